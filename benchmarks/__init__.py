@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks; each ``bench_*.py`` runs alone, ``python -m benchmarks`` runs them all."""

@@ -1,0 +1,149 @@
+"""Client benchmarks: per-call overhead, event preparation, ingest throughput at the rate limit, memory.
+
+Run alone with ``python benchmarks/bench_client.py``. Figures are from one run on this machine; the ratios
+(client overhead vs. the API's own limits, achieved vs. allowed request rate) are what to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from outlit_provider.client import AsyncOutlitClient, OutlitClient
+from outlit_provider.client.events import envelope, plan_batches, prepare_event
+
+API_MAX_EVENTS_PER_SECOND = 100 * 100  # 100 requests/s x 100 events/request
+
+
+def events(n: int) -> Iterator[dict[str, Any]]:
+    for i in range(n):
+        yield {
+            "type": "custom",
+            "url": "server://etl",
+            "path": "/",
+            "eventName": "row_synced",
+            "userId": f"user_{i}",
+            "customerId": f"cust_{i % 500}",
+            "properties": {"plan": "pro", "seats": i % 50, "note": "x" * 60},
+            "timestamp": 1_767_225_600_000 + i,
+        }
+
+
+def bench_prepare() -> None:
+    n = 100_000
+    started = time.perf_counter()
+    prepared = [prepare_event(e, i) for i, e in enumerate(events(n))]
+    prep_s = time.perf_counter() - started
+    started = time.perf_counter()
+    batches = sum(1 for _ in plan_batches(iter(prepared), envelope("server", None, None)))
+    plan_s = time.perf_counter() - started
+    rate = n / (prep_s + plan_s)
+    print(f"event check + uuid + encode + batching: {rate:,.0f} events/s ({batches} batches)")
+    print(
+        f"  = {rate / API_MAX_EVENTS_PER_SECOND:.1f}x the API's ingest ceiling of "
+        f"{API_MAX_EVENTS_PER_SECOND:,} events/s"
+    )
+
+
+def bench_call_overhead() -> None:
+    page = json.dumps(
+        {
+            "items": [{"id": f"c{i}", "name": "Acme"} for i in range(1000)],
+            "pagination": {"hasMore": True, "nextCursor": "n"},
+        }
+    ).encode()
+    last = json.dumps({"items": [], "pagination": {"hasMore": False, "nextCursor": None}}).encode()
+    pages = 200
+    count = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        count["n"] += 1
+        body = page if count["n"] < pages else last
+        # A fresh cursor per page, as a real server would send.
+        return httpx.Response(200, content=body.replace(b'"n"', f'"n{count["n"]}"'.encode()))
+
+    with OutlitClient("ok_bench", transport=httpx.MockTransport(handler)) as client:
+        started = time.perf_counter()
+        items = sum(1 for _ in client.iter_tool("outlit_list_customers"))
+        elapsed = time.perf_counter() - started
+    per_call_ms = elapsed / pages * 1000
+    print(
+        f"iter_tool over an instant in-memory server: {items:,} items in {pages} pages, "
+        f"{items / elapsed:,.0f} items/s, {per_call_ms:.2f} ms client time per 1000-item page"
+    )
+
+
+def bench_ingest_against_sandbox() -> None:
+    try:
+        import outlit_sandbox
+    except ImportError:
+        print("ingest vs sandbox: skipped (outlit_sandbox not installed)")
+        return
+    n = 30_000
+    with outlit_sandbox.running(
+        seed=1, customers=2, events_per_customer=1, facts_per_customer=1, ingest_rps=100, subprocess=True
+    ) as sb:
+        with OutlitClient(sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
+            started = time.perf_counter()
+            result = client.send_events(events(n))
+            sync_s = time.perf_counter() - started
+        mid = sb.stats()["ingest"]
+
+        async def run_async() -> Any:
+            async with AsyncOutlitClient(
+                sb.api_key, public_key=sb.public_key, base_url=sb.base_url
+            ) as client:
+                return await client.send_events(events(n), concurrency=8)
+
+        started = time.perf_counter()
+        aresult = asyncio.run(run_async())
+        async_s = time.perf_counter() - started
+        end = sb.stats()["ingest"]
+    for label, res, secs, limited in (
+        ("sync send_events", result, sync_s, mid["rate_limited"]),
+        ("async send_events(concurrency=8)", aresult, async_s, end["rate_limited"] - mid["rate_limited"]),
+    ):
+        rps = res.requests / secs
+        print(
+            f"{label}: {res.accepted:,} events in {secs:.2f}s = {res.accepted / secs:,.0f} events/s, "
+            f"{rps:.1f} req/s = {rps / 100:.0%} of the 100 req/s limit; 429s from server: {limited}"
+        )
+
+
+def bench_memory() -> None:
+    n = 50_000
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        return httpx.Response(200, json={"success": True, "processed": 100})
+
+    with OutlitClient(
+        public_key="pk_bench", transport=httpx.MockTransport(handler), ingest_rps=1e9
+    ) as client:
+        tracemalloc.start()
+        client.send_events(events(n))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    one_event = len(json.dumps(next(events(1))))
+    print(
+        f"send_events streaming {n:,} generated events: peak {peak / 1e6:.1f} MB traced "
+        f"(the events alone would be ~{n * one_event / 1e6:.0f} MB as JSON); {calls['n']} requests"
+    )
+
+
+def main() -> None:
+    bench_prepare()
+    bench_call_overhead()
+    bench_memory()
+    bench_ingest_against_sandbox()
+
+
+if __name__ == "__main__":
+    main()

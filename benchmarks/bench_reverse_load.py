@@ -1,0 +1,142 @@
+"""Reverse-load throughput and memory against a sandbox running in its own process.
+
+1. Throughput at Outlit's real limit (100 requests/s): events/s, requests/s, batch fill, 429s seen.
+2. Change detection: a rerun over the same table with nothing changed (rows/s, requests sent).
+3. Memory: peak RSS growth of a full run over tables of two sizes, each in a fresh child process, with
+   the rate limit lifted so the large table finishes quickly. Flat means the growth does not scale with
+   the table.
+
+Run alone with ``python benchmarks/bench_reverse_load.py`` (``--quick`` for smaller tables).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MAPPING = {
+    "name": "bench_accounts",
+    "event_type": "identify",
+    "key": ["account_id"],
+    "timestamp": "updated_at",
+    "email": "email",
+    "customer_id": "account_id",
+    "traits": ["status", "plan", "mrr", "seats", "region"],
+}
+
+
+def make_table(path: Path, rows: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"""
+            CREATE TABLE accounts AS
+            SELECT 'acc_' || lpad(i::VARCHAR, 8, '0') AS account_id,
+                   'owner' || i || '@example.com' AS email,
+                   ['trialing', 'paid', 'churned'][1 + i % 3] AS status,
+                   ['free', 'pro', 'team', 'enterprise'][1 + i % 4] AS plan,
+                   (i % 1000) * 9.5 AS mrr,
+                   1 + i % 250 AS seats,
+                   ['eu', 'us', 'apac'][1 + i % 3] AS region,
+                   TIMESTAMP '2026-01-01' + INTERVAL (i) SECOND AS updated_at
+            FROM range({rows}) t(i)
+            """
+        )
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def child(db: str, base_url: str, public_key: str, api_key: str) -> None:
+    """One full run in this process; prints baseline and peak RSS as JSON."""
+    from outlit_provider.client import OutlitClient
+    from outlit_provider.reverse_load import run_reverse_load
+
+    client = OutlitClient(api_key=api_key, public_key=public_key, base_url=base_url, ingest_rps=100_000)
+    baseline = rss_mb()
+    result = run_reverse_load(db, MAPPING, table="accounts", client=client)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"baseline_mb": baseline, "peak_mb": peak, "sent": result.sent, "s": result.duration_s}))
+
+
+def main() -> int:
+    import outlit_sandbox
+    from outlit_provider.client import OutlitClient
+    from outlit_provider.reverse_load import run_reverse_load
+
+    quick = "--quick" in sys.argv
+    n = 5_000 if quick else 20_000
+    small, large = (10_000, 40_000) if quick else (25_000, 200_000)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-rl-"))
+    kw = {"customers": 2, "events_per_customer": 5, "facts_per_customer": 2, "subprocess": True}
+
+    print(f"1. throughput: {n} rows, sandbox limit 100 req/s, client limiter 100 req/s")
+    db = tmp / "throughput.duckdb"
+    make_table(db, n)
+    with outlit_sandbox.running(seed=1, ingest_rps=100, **kw) as sb:
+        with OutlitClient(api_key=sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
+            first = run_reverse_load(db, MAPPING, table="accounts", client=client)
+            started = time.perf_counter()
+            again = run_reverse_load(db, MAPPING, table="accounts", client=client)
+            rerun_s = time.perf_counter() - started
+        ingest = sb.stats()["ingest"]
+    print(
+        f"   sent {first.sent} events in {first.batches} requests over {first.duration_s:.2f}s: "
+        f"{first.sent / first.duration_s:,.0f} events/s, {first.batches / first.duration_s:.1f} requests/s "
+        f"({first.batches / first.duration_s / 100:.0%} of the limit)"
+    )
+    print(
+        f"   batch fill {first.sent / first.batches:.1f} events/request; 429s from the sandbox: "
+        f"{ingest['rate_limited']}; client retries: {first.retries}; stored {ingest['stored']}, "
+        f"duplicates {ingest['duplicates']}"
+    )
+    print(
+        f"2. unchanged rerun: {again.read} rows checked in {rerun_s:.2f}s "
+        f"({again.read / rerun_s:,.0f} rows/s), {again.sent} events and {again.batches} requests sent"
+    )
+
+    print(f"3. memory: full runs over {small:,} and {large:,} rows, rate limit lifted, fresh process each")
+    peaks = {}
+    with outlit_sandbox.running(seed=1, ingest_rps=1_000_000, **kw) as sb:
+        for rows in (small, large):
+            path = tmp / f"mem_{rows}.duckdb"
+            make_table(path, rows)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path), sb.base_url, sb.public_key],
+                env={**os.environ, "BENCH_SANDBOX_KEY": sb.api_key},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            stats = json.loads(out.stdout.strip().splitlines()[-1])
+            growth = stats["peak_mb"] - stats["baseline_mb"]
+            peaks[rows] = growth
+            print(
+                f"   {rows:>9,} rows: sent {stats['sent']:,} in {stats['s']:.1f}s, "
+                f"RSS baseline {stats['baseline_mb']:.0f} MB, peak {stats['peak_mb']:.0f} MB, growth {growth:.1f} MB"
+            )
+    ratio = peaks[large] / max(peaks[small], 1.0)
+    print(
+        f"   table grew {large / small:.0f}x; peak memory growth ratio {ratio:.2f}x "
+        f"({'flat' if ratio < 1.5 else 'NOT flat'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4], os.environ["BENCH_SANDBOX_KEY"])
+        raise SystemExit(0)
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Send a day's server-side events to Outlit's ingest API.
+
+Shows OutlitIngestEventsOperator fed from an upstream task's XCom. Event uuids are derived from the task
+run, so a retried task resends the same uuids and Outlit keeps one copy. For bulk loads from a warehouse
+table use ``SqlToOutlitOperator`` (see docs/reverse_load.md).
+
+Setup: ``outlit_default`` with the ingest public key in its ``public_key`` extra, e.g.
+``AIRFLOW_CONN_OUTLIT_DEFAULT='outlit://:ok_...@app.outlit.ai?public_key=pk_...'``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from outlit_provider.operators.ingest import OutlitIngestEventsOperator
+
+with DAG(
+    dag_id="outlit_ingest_events",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["outlit", "example"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def build_events(data_interval_end=None) -> list[dict]:
+        # Stand-in for reading your own system: one custom event and one identify per account.
+        at_ms = int(data_interval_end.timestamp() * 1000)
+        accounts = [("acme.com", "ops@acme.com"), ("globex.com", "it@globex.com")]
+        events: list[dict] = []
+        for domain, email in accounts:
+            page = {"url": f"https://{domain}/reports", "path": "/reports", "timestamp": at_ms}
+            events.append(
+                {
+                    "type": "custom",
+                    "eventName": "nightly_usage_report",
+                    "properties": {"domain": domain},
+                    **page,
+                }
+            )
+            events.append({"type": "identify", "email": email, "customerId": domain, **page})
+        return events
+
+    OutlitIngestEventsOperator(task_id="send_events", events=build_events())

@@ -1,0 +1,120 @@
+"""Defaults, tool names and column hints of the Outlit dlt source."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dlt.common.schema.typing import TTableSchemaColumns
+
+DEFAULT_BASE_URL = "https://app.outlit.ai"
+
+# Late-arriving activity is re-read this far behind each customer's cursor; merge on `id` absorbs the overlap.
+DEFAULT_LOOKBACK = timedelta(hours=24)
+# Facts carry no updatedAt, so a status change on a fact older than the look-back would never show up in an
+# `after` window. Every customer's facts are therefore re-read in full once per this interval.
+DEFAULT_FACTS_FULL_REFRESH = timedelta(days=1)
+# Per-customer requests in flight at once. All of them share one client and so one rate limiter.
+DEFAULT_MAX_WORKERS = 8
+# `outlit_query` returns at most this many rows per call.
+QUERY_ROW_CAP = 10_000
+
+TOOL_LIST_CUSTOMERS = "outlit_list_customers"
+TOOL_LIST_USERS = "outlit_list_users"
+TOOL_LIST_WORKSPACE_USERS = "outlit_list_workspace_users"
+TOOL_GET_TIMELINE = "outlit_get_timeline"
+TOOL_LIST_FACTS = "outlit_list_facts"
+TOOL_LIST_SOURCES = "outlit_list_sources"
+
+
+def _ts(*names: str) -> TTableSchemaColumns:
+    return {name: {"data_type": "timestamp", "nullable": True} for name in names}
+
+
+def _text(*names: str) -> TTableSchemaColumns:
+    # declared so that a column that happens to be all-null in a run still exists with its type
+    return {name: {"data_type": "text", "nullable": True} for name in names}
+
+
+def _json(*names: str) -> TTableSchemaColumns:
+    return {name: {"data_type": "json", "nullable": True} for name in names}
+
+
+# Names are given in dlt's snake_case form, which the default naming convention leaves unchanged.
+CUSTOMERS_COLUMNS: TTableSchemaColumns = {
+    **_text(
+        "name", "domain", "billing_status", "mrr_calculation_status", "owner_id", "owner_email", "owner_name"
+    ),
+    **_ts("activated_at", "first_seen_at", "last_activity_at"),
+    "current_mrr": {"data_type": "double", "nullable": True},
+    "contact_count": {"data_type": "bigint", "nullable": True},
+    "days_since_activity": {"data_type": "bigint", "nullable": True},
+    **_json("traits"),
+}
+
+USERS_COLUMNS: TTableSchemaColumns = {
+    **_text("email", "name", "customer_id", "customer_name", "customer_domain", "journey_stage"),
+    **_ts("last_activity_at", "first_seen_at"),
+    "days_since_activity": {"data_type": "bigint", "nullable": True},
+    **_json("traits"),
+}
+
+WORKSPACE_USERS_COLUMNS: TTableSchemaColumns = {
+    **_text("email", "name", "title", "role", "manager_email", "territory", "linkedin_url"),
+    **_text("email", "name", "customer_id", "customer_name", "customer_domain", "journey_stage"),
+    "owned_customer_count": {"data_type": "bigint", "nullable": True},
+}
+
+TIMELINE_COLUMNS: TTableSchemaColumns = {
+    "customer_id": {"data_type": "text", "nullable": False},
+    "occurred_at": {"data_type": "timestamp", "nullable": False},
+    **_text("event_type", "event_name", "channel", "title", "summary", "contact", "source_type", "source_id"),
+    **_json("metadata"),
+}
+
+FACTS_COLUMNS: TTableSchemaColumns = {
+    "customer_id": {"data_type": "text", "nullable": False},
+    "confidence": {"data_type": "double", "nullable": True},
+    "metric_value": {"data_type": "double", "nullable": True},
+    "metric_previous_value": {"data_type": "double", "nullable": True},
+    "metric_delta": {"data_type": "double", "nullable": True},
+    "evidence_count": {"data_type": "bigint", "nullable": True},
+    "occurrence_count": {"data_type": "bigint", "nullable": True},
+    **_ts(
+        "occurred_at",
+        "detected_at",
+        "valid_from",
+        "valid_until",
+        "period_start",
+        "period_end",
+        "change_point_date",
+        "last_detected_at",
+        "source_occurred_at",
+    ),
+    # Provenance, lifted out of `sourceMetadata` / `linkedSourceRef` so it can be joined on directly.
+    "source_type": {"data_type": "text", "nullable": True},
+    "source_id": {"data_type": "text", "nullable": True},
+    "source_quote": {"data_type": "text", "nullable": True},
+    "permalink": {"data_type": "text", "nullable": True},
+    **_text("assertion", "reasoning", "fact_type", "fact_category", "status", "priority", "severity"),
+    **_text("metric_name", "metric_unit"),
+    **_json("evidence", "metadata"),
+}
+
+SOURCES_COLUMNS: TTableSchemaColumns = {
+    "customer_id": {"data_type": "text", "nullable": True},
+    **_text("title", "summary", "permalink", "provider"),
+    **_ts("occurred_at"),
+    **_json("record", "participants"),
+}
+
+INTEGRATIONS_COLUMNS: TTableSchemaColumns = {
+    **_text("name", "category", "status", "connection_id", "sync_status", "error_message"),
+    **_ts("last_data_received_at"),
+}
+
+INTEGRATION_SYNCS_COLUMNS: TTableSchemaColumns = {
+    "provider": {"data_type": "text", "nullable": False},
+    "model": {"data_type": "text", "nullable": False},
+    **_ts("last_synced_at"),
+    **_text("status", "error_message"),
+}

@@ -1,0 +1,81 @@
+"""The Outlit API client, sync and async, shared by the Airflow provider, the dlt source and the CLI.
+
+Importing this package never imports Airflow or dlt.
+"""
+
+from .async_ import AsyncOutlitClient
+from .config import DEFAULT_BASE_URL, ClientConfig
+from .events import (
+    EVENT_TYPES,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    BatchResult,
+    EventRejection,
+    IngestResult,
+    iter_event_batches,
+)
+from .exceptions import (
+    OutlitAPIError,
+    OutlitAuthError,
+    OutlitConfigurationError,
+    OutlitConflictError,
+    OutlitError,
+    OutlitNotFoundError,
+    OutlitPermissionError,
+    OutlitPlanLimitError,
+    OutlitRateLimitError,
+    OutlitServerError,
+    OutlitTransportError,
+    OutlitUnknownToolError,
+    OutlitUnsafeQueryError,
+    OutlitValidationError,
+)
+from .models import ApiKeyInfo, QueryResult
+from .platform import PLATFORM_ROUTES, PlatformRoute, platform_actions, resolve_platform_route
+from .ratelimit import TokenBucket
+from .retry import RetryPolicy
+from .sql_guard import check_read_only_sql
+from .sync import OutlitClient
+from .tools import TOOLS, ToolSpec, get_tool, tool_names, validate_tool_input
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "EVENT_TYPES",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_EVENTS",
+    "PLATFORM_ROUTES",
+    "TOOLS",
+    "ApiKeyInfo",
+    "AsyncOutlitClient",
+    "BatchResult",
+    "ClientConfig",
+    "EventRejection",
+    "IngestResult",
+    "OutlitAPIError",
+    "OutlitAuthError",
+    "OutlitClient",
+    "OutlitConfigurationError",
+    "OutlitConflictError",
+    "OutlitError",
+    "OutlitNotFoundError",
+    "OutlitPermissionError",
+    "OutlitPlanLimitError",
+    "OutlitRateLimitError",
+    "OutlitServerError",
+    "OutlitTransportError",
+    "OutlitUnknownToolError",
+    "OutlitUnsafeQueryError",
+    "OutlitValidationError",
+    "PlatformRoute",
+    "QueryResult",
+    "RetryPolicy",
+    "TokenBucket",
+    "ToolSpec",
+    "check_read_only_sql",
+    "get_tool",
+    "iter_event_batches",
+    "platform_actions",
+    "resolve_platform_route",
+    "tool_names",
+    "validate_tool_input",
+]

@@ -1,0 +1,152 @@
+"""Client settings: credentials, base URL, timeouts and retry policy, from arguments or the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from .exceptions import OutlitConfigurationError
+from .retry import RetryPolicy
+
+__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "user_agent"]
+
+DEFAULT_BASE_URL = "https://app.outlit.ai"
+ENV_API_KEY = "OUTLIT_API_KEY"
+ENV_PUBLIC_KEY = "OUTLIT_PUBLIC_KEY"
+ENV_BASE_URL = "OUTLIT_BASE_URL"
+
+_PUBLIC_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_\-]+$")
+
+
+def user_agent() -> str:
+    from outlit_provider import __version__
+
+    return f"outlit-connector/{__version__} httpx/{httpx.__version__}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, repr=False)
+class ClientConfig:
+    """Everything an Outlit client needs; build it with :meth:`create` or :meth:`from_env`."""
+
+    api_key: SecretStr | None
+    public_key: str | None
+    base_url: str
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+    ingest_rps: float
+    allow_insecure_http: bool = False
+    user_agent: str = field(default_factory=user_agent)
+
+    @classmethod
+    def create(
+        cls,
+        api_key: str | SecretStr | None = None,
+        *,
+        public_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
+        allow_insecure_http: bool = False,
+        ingest_rps: float = 100.0,
+    ) -> ClientConfig:
+        key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
+        if key is not None:
+            raw = key.get_secret_value()
+            if not isinstance(raw, str) or not raw.strip():
+                raise OutlitConfigurationError(
+                    "api_key is empty: pass the Outlit API key (ok_...) or set OUTLIT_API_KEY"
+                )
+            if raw != raw.strip() or any(c in raw for c in "\r\n"):
+                raise OutlitConfigurationError(
+                    "api_key has surrounding whitespace or a line break: copy the key without them"
+                )
+        if public_key is not None and not _PUBLIC_KEY_RE.match(public_key):
+            raise OutlitConfigurationError(
+                f"public_key {public_key!r} is not an Outlit public key: it must start with 'pk_' "
+                "(Settings -> Website Tracking in Outlit)"
+            )
+        url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OutlitConfigurationError(
+                f"base_url {url!r} is not an http(s) URL: use e.g. {DEFAULT_BASE_URL!r}"
+            )
+        if parts.username or parts.password:
+            raise OutlitConfigurationError("base_url must not embed credentials: pass api_key instead")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+            raise OutlitConfigurationError(
+                f"base_url {url!r} uses plain http:// to a non-loopback host, which would send the API key "
+                "unencrypted: use https://, or pass allow_insecure_http=True if you really mean it"
+            )
+        if isinstance(timeout, httpx.Timeout):
+            http_timeout = timeout
+        else:
+            if timeout is not None and timeout <= 0:
+                raise OutlitConfigurationError(
+                    f"timeout must be a positive number of seconds, got {timeout!r}"
+                )
+            http_timeout = httpx.Timeout(timeout, connect=min(10.0, timeout) if timeout else None)
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            if max_retries < 0:
+                raise OutlitConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+            policy = policy.replace(max_retries=max_retries)
+        if not ingest_rps or ingest_rps <= 0:
+            raise OutlitConfigurationError(f"ingest_rps must be a positive number, got {ingest_rps!r}")
+        return cls(
+            api_key=key,
+            public_key=public_key,
+            base_url=url,
+            timeout=http_timeout,
+            retry=policy,
+            ingest_rps=float(ingest_rps),
+            allow_insecure_http=allow_insecure_http,
+        )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ClientConfig:
+        """Read OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY and OUTLIT_BASE_URL; keyword arguments win over them."""
+        env = os.environ if environ is None else environ
+        overrides.setdefault("api_key", env.get(ENV_API_KEY) or None)
+        overrides.setdefault("public_key", env.get(ENV_PUBLIC_KEY) or None)
+        overrides.setdefault("base_url", env.get(ENV_BASE_URL) or None)
+        return cls.create(**overrides)
+
+    def require_api_key(self) -> str:
+        if self.api_key is None:
+            raise OutlitConfigurationError(
+                "no Outlit API key: pass api_key='ok_...' or set OUTLIT_API_KEY "
+                "(only the ingest routes work with just a public key)"
+            )
+        return self.api_key.get_secret_value()
+
+    def require_public_key(self) -> str:
+        if self.public_key is None:
+            raise OutlitConfigurationError(
+                "no Outlit public key: sending events needs public_key='pk_...' or OUTLIT_PUBLIC_KEY"
+            )
+        return self.public_key
+
+    def __repr__(self) -> str:
+        key = "set" if self.api_key is not None else "missing"
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, api_key=<{key}>, public_key={self.public_key!r}, "
+            f"retry={self.retry!r})"
+        )

@@ -1,0 +1,180 @@
+"""The exceptions the Outlit client raises.
+
+Every exception carries ``status_code``, ``code``, ``request_id``, ``retryable`` and ``details`` so that a
+caller (an Airflow task, a dlt resource) can decide what to do without parsing messages. Messages are built
+from server responses that the client scrubs of its own credentials first, so none of them ever holds the
+API key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "OutlitAPIError",
+    "OutlitAuthError",
+    "OutlitConfigurationError",
+    "OutlitConflictError",
+    "OutlitError",
+    "OutlitNotFoundError",
+    "OutlitPermissionError",
+    "OutlitPlanLimitError",
+    "OutlitRateLimitError",
+    "OutlitServerError",
+    "OutlitTransportError",
+    "OutlitUnknownToolError",
+    "OutlitUnsafeQueryError",
+    "OutlitValidationError",
+]
+
+
+class OutlitError(Exception):
+    """Base class of everything the Outlit client raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        details: Any = None,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.retryable = retryable
+        self.details = details
+        #: seconds the server asked us to wait before trying again (Retry-After, X-RateLimit-Reset, resetAt)
+        self.retry_after = retry_after
+        #: True when the request may have taken effect although it failed (timeout after sending, 5xx):
+        #: writes are then not retried unless the caller opted in
+        self.ambiguous = ambiguous
+
+    def __str__(self) -> str:
+        extras = []
+        if self.status_code is not None:
+            extras.append(f"HTTP {self.status_code}")
+        if self.code:
+            extras.append(f"code={self.code}")
+        if self.request_id:
+            extras.append(f"request_id={self.request_id}")
+        return f"{self.message} ({', '.join(extras)})" if extras else self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r}, retryable={self.retryable!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the keyword-only state when an exception crosses a process boundary (Airflow, dlt workers).
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[OutlitError], message: str, state: dict[str, Any]) -> OutlitError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    exc.__dict__.update(state)
+    return exc
+
+
+class OutlitConfigurationError(OutlitError, ValueError):
+    """The client was set up wrongly (missing key, insecure URL, bad limits); nothing was sent."""
+
+
+class OutlitTransportError(OutlitError):
+    """The request did not get an HTTP response: connection refused or reset, timeout, TLS failure.
+
+    ``ambiguous`` is true when the request may have reached Outlit before the failure (read timeout,
+    connection dropped mid-response): a write may then have taken effect.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("retryable", True)
+        kwargs.setdefault("ambiguous", True)
+        super().__init__(message, **kwargs)
+
+
+class OutlitAPIError(OutlitError):
+    """Outlit answered with an error status or an error envelope."""
+
+
+class OutlitAuthError(OutlitAPIError):
+    """401: the API key is missing, invalid or disabled."""
+
+
+class OutlitPermissionError(OutlitAPIError):
+    """403: the key lacks a scope, the public key is invalid, or the domain is not allowed."""
+
+
+class OutlitNotFoundError(OutlitAPIError):
+    """404: the resource does not exist for this organization."""
+
+
+class OutlitConflictError(OutlitAPIError):
+    """409: the change conflicts with the current platform state."""
+
+
+class OutlitValidationError(OutlitAPIError):
+    """400 from Outlit, or an input the client refused before sending.
+
+    ``details`` is a list of ``{"path": [...], "message": str}``, one per problem.
+    """
+
+
+class OutlitUnknownToolError(OutlitValidationError):
+    """The tool name is not one of the public Outlit tools; ``suggestions`` holds the nearest names."""
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.suggestions = suggestions or []
+
+
+class OutlitUnsafeQueryError(OutlitValidationError):
+    """The SQL given to ``query()`` is not a single read-only SELECT; it was not sent."""
+
+
+class OutlitRateLimitError(OutlitAPIError):
+    """429 without a plan code: too many requests; ``retry_after`` says how long to wait."""
+
+
+class OutlitPlanLimitError(OutlitAPIError):
+    """402/429 (or 403 for connections) with a plan ``code``: an allowance of the plan is exhausted.
+
+    ``reset_at`` (UTC) says when the allowance renews, when Outlit reports it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plan: str | None = None,
+        feature: str | None = None,
+        reset_at: datetime | None = None,
+        limit: int | None = None,
+        current: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.plan = plan
+        self.feature = feature
+        self.reset_at = reset_at
+        self.limit = limit
+        self.current = current
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.reset_at is not None:
+            text += f"; the allowance resets at {self.reset_at.isoformat()}"
+        return text
+
+
+class OutlitServerError(OutlitAPIError):
+    """5xx: Outlit failed to handle the request."""

@@ -1,0 +1,163 @@
+"""A token-bucket limiter for the ingest route, kept in step with Outlit's ``X-RateLimit-*`` headers.
+
+The bucket hands out *reservations*: each caller takes a token now (the balance may go negative) and is
+told how long to wait for it, so concurrent threads or tasks queue fairly instead of stampeding when the
+bucket refills. Only the waiting differs between the sync and the async limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from .retry import parse_rate_limit_reset
+
+__all__ = ["AsyncRateLimiter", "RateLimiter", "TokenBucket"]
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` banked; ``reserve()`` returns the wait in seconds."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate!r}")
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._tokens = self.burst
+        self._updated = monotonic()
+        self._blocked_until = 0.0
+        self._in_flight = 0
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def reserve(self) -> float:
+        """Take a token; returns how long to wait before sending."""
+        with self._lock:
+            now = self._monotonic()
+            self._refill(now)
+            self._tokens -= 1.0
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            return max(wait, self._blocked_until - now)
+
+    @property
+    def block_generation(self) -> int:
+        """Changes whenever a new block (empty server window, 429) is set."""
+        return self._generation
+
+    def blocked_since(self, generation: int) -> tuple[float, int]:
+        """Seconds still to wait for blocks set after ``generation`` was read, and the current generation."""
+        with self._lock:
+            if generation == self._generation:
+                return 0.0, generation
+            return max(0.0, self._blocked_until - self._monotonic()), self._generation
+
+    def _block_until(self, when: float) -> None:
+        if when > self._blocked_until:
+            self._blocked_until = when
+            self._generation += 1
+
+    def begin(self) -> None:
+        """A request that took a token is being sent now (after its wait)."""
+        with self._lock:
+            self._in_flight += 1
+
+    def release(self) -> None:
+        """A request that :meth:`begin` counted has its answer (or failed)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Adopt the server's view: never hold more tokens than it says remain; wait out an empty window.
+
+        Call it with a response's headers before :meth:`release`: requests still in flight may land in the
+        same server window, so they are counted against what remains.
+        """
+        remaining_raw = headers.get("x-ratelimit-remaining")
+        if remaining_raw is None:
+            return
+        try:
+            remaining = float(remaining_raw)
+        except ValueError:
+            return
+        with self._lock:
+            now = self._monotonic()
+            self._refill(now)
+            remaining -= max(0, self._in_flight - 1)
+            self._tokens = min(self._tokens, remaining)
+            if remaining <= 0:
+                reset_in = parse_rate_limit_reset(headers.get("x-ratelimit-reset"), self._wall_clock())
+                # Without a reset time, assume the window is one second long.
+                self._block_until(now + (reset_in if reset_in is not None else 1.0))
+
+    def block_for(self, seconds: float) -> None:
+        """Hold every caller back for ``seconds`` (after a 429 that named a wait)."""
+        with self._lock:
+            self._block_until(self._monotonic() + seconds)
+
+
+class RateLimiter:
+    """Blocking limiter for :class:`~outlit_provider.client.OutlitClient`."""
+
+    def __init__(self, bucket: TokenBucket, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.bucket = bucket
+        self._sleep = sleep
+
+    def acquire(self) -> float:
+        """Wait for a token, then count the caller as in flight until :meth:`release`."""
+        generation = self.bucket.block_generation
+        wait = self.bucket.reserve()
+        total = 0.0
+        while wait > 0:
+            self._sleep(wait)
+            total += wait
+            # A response seen while we slept may have closed the server's window: honour that too.
+            wait, generation = self.bucket.blocked_since(generation)
+        self.bucket.begin()
+        return total
+
+    def release(self) -> None:
+        self.bucket.release()
+
+
+class AsyncRateLimiter:
+    """Awaiting limiter for :class:`~outlit_provider.client.AsyncOutlitClient`."""
+
+    def __init__(
+        self, bucket: TokenBucket, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        self.bucket = bucket
+        self._sleep = sleep
+
+    async def acquire(self) -> float:
+        """Wait for a token, then count the caller as in flight until :meth:`release`."""
+        generation = self.bucket.block_generation
+        wait = self.bucket.reserve()
+        total = 0.0
+        while wait > 0:
+            await self._sleep(wait)
+            total += wait
+            wait, generation = self.bucket.blocked_since(generation)
+        self.bucket.begin()
+        return total
+
+    def release(self) -> None:
+        self.bucket.release()

@@ -1,0 +1,41 @@
+"""What every Outlit operator shares: the connection id, a lazily built hook, and a stop flag for on_kill."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from outlit_provider.hooks.outlit import OutlitHook
+
+
+class OutlitTaskStopped(AirflowException):
+    """The task was killed between two Outlit requests; the message says how far it got."""
+
+
+class OutlitBaseOperator(BaseOperator):
+    """Base for Outlit operators. The hook (and with it the connection) is resolved only in ``execute``."""
+
+    ui_color = "#e8f0fe"
+
+    def __init__(self, *, outlit_conn_id: str = OutlitHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outlit_conn_id = outlit_conn_id
+        self._stop = threading.Event()
+
+    @cached_property
+    def hook(self) -> OutlitHook:
+        return OutlitHook(self.outlit_conn_id)
+
+    def on_kill(self) -> None:
+        # Work here is a sequence of short requests: stopping between them is the cleanest cancel there is,
+        # and none of the endpoints has remote work that outlives the request.
+        self._stop.set()
+        self.log.info("Kill requested: no further Outlit requests will be sent by this task.")
+
+    def _check_stop(self, progress: str) -> None:
+        if self._stop.is_set():
+            raise OutlitTaskStopped(f"Stopped on kill request after {progress}.")

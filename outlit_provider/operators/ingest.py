@@ -1,0 +1,131 @@
+"""OutlitIngestEventsOperator: send a (templated) list of tracking events to Outlit's ingest API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowException
+
+from outlit_provider.links import OutlitTrackingSettingsLink
+from outlit_provider.operators.base import OutlitBaseOperator
+
+# Namespace for event uuids derived from the task run; fixed so every retry derives the same ones.
+_EVENT_NAMESPACE = uuid.UUID("5b0c9f5e-4c1a-4f55-9a55-7f3e0e6c2a10")
+_LOGGED_REJECTIONS = 20
+
+
+class OutlitIngestEventsOperator(OutlitBaseOperator):
+    """Send events (pageview, custom, identify, billing, ...) through the connection's public key.
+
+    Events without a ``uuid`` get one derived from the DAG, task, run, map index, position and content,
+    so a retried task resends the same uuids and Outlit drops the copies instead of storing them twice.
+    Bulk loads from a warehouse belong to ``SqlToOutlitOperator``; this operator is for lists that fit in a
+    task's memory (from XCom or a template rendered with ``render_template_as_native_obj=True``).
+
+    :param events: list of event objects (or a JSON string of one).
+    :param source: ingest ``source`` (``server`` by default).
+    :param user_identity: optional envelope ``userIdentity``.
+    :param customer_identity: optional envelope ``customerIdentity``.
+    :param max_rejected: number of rejected events tolerated before the task fails (default 0).
+    """
+
+    template_fields: Sequence[str] = ("events", "source", "user_identity", "customer_identity")
+    template_fields_renderers = {"events": "json"}
+    operator_extra_links = (OutlitTrackingSettingsLink(),)
+
+    def __init__(
+        self,
+        *,
+        events: list[dict[str, Any]] | str,
+        source: str = "server",
+        user_identity: dict[str, Any] | None = None,
+        customer_identity: dict[str, Any] | None = None,
+        max_rejected: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_rejected < 0:
+            raise ValueError(f"{self.task_id}: max_rejected={max_rejected} must be >= 0.")
+        self.events = events
+        self.source = source
+        self.user_identity = user_identity
+        self.customer_identity = customer_identity
+        self.max_rejected = max_rejected
+
+    def _events(self) -> list[dict[str, Any]]:
+        events: Any = self.events
+        if isinstance(events, str):
+            try:
+                events = json.loads(events)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"{self.task_id}: events rendered to a string that is not JSON ({exc}); pass a list, "
+                    "an XComArg, or set render_template_as_native_obj=True on the DAG."
+                ) from None
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise ValueError(
+                f"{self.task_id}: events must be a list of event objects, got {type(events).__name__}."
+            )
+        return events
+
+    def _with_uuids(self, events: list[dict[str, Any]], context: Context) -> list[dict[str, Any]]:
+        ti = context["ti"]
+        run = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{getattr(ti, 'map_index', -1)}"
+        out = []
+        for index, event in enumerate(events):
+            if event.get("uuid"):
+                out.append(event)
+                continue
+            digest = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+            out.append({**event, "uuid": str(uuid.uuid5(_EVENT_NAMESPACE, f"{run}/{index}/{digest}"))})
+        return out
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        events = self._with_uuids(self._events(), context)
+        OutlitTrackingSettingsLink.persist(context, self.hook.app_url("settings/workspace/tracking"))
+        if not events:
+            self.log.info("No events to send.")
+            return {"accepted": 0, "rejected": 0, "requests": 0, "retries": 0}
+        try:
+            result = self.hook.client.send_events(
+                events,
+                source=self.source,
+                user_identity=self.user_identity,
+                customer_identity=self.customer_identity,
+            )
+        finally:
+            self.hook.close()
+        self.log.info(
+            "Outlit accepted %d of %d event(s) in %d request(s) with %d retr%s",
+            result.accepted,
+            len(events),
+            result.requests,
+            result.retries,
+            "y" if result.retries == 1 else "ies",
+        )
+        for rejection in result.rejected[:_LOGGED_REJECTIONS]:
+            where = ".".join(str(p) for p in rejection.path)
+            self.log.warning(
+                "Rejected event %d (%s) at %s: %s", rejection.index, rejection.uuid, where, rejection.message
+            )
+        if len(result.rejected) > _LOGGED_REJECTIONS:
+            self.log.warning("... and %d more rejected event(s)", len(result.rejected) - _LOGGED_REJECTIONS)
+        summary = {
+            "accepted": result.accepted,
+            "rejected": len(result.rejected),
+            "requests": result.requests,
+            "retries": result.retries,
+        }
+        if len(result.rejected) > self.max_rejected:
+            first = result.rejected[0]
+            raise AirflowException(
+                f"Outlit rejected {len(result.rejected)} event(s), over max_rejected={self.max_rejected} "
+                f"({result.accepted} accepted). First: event {first.index} at "
+                f"{'.'.join(str(p) for p in first.path)}: {first.message}"
+            )
+        return summary

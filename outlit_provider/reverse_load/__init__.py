@@ -1,0 +1,26 @@
+"""Reverse load: warehouse rows -> Outlit ingest events, each delivered exactly once.
+
+One engine shared by the Airflow operator, the dlt entry point and the CLI. It never imports Airflow.
+"""
+
+from outlit_provider.reverse_load.mapping import EventMapping, MappingError, load_mapping
+from outlit_provider.reverse_load.runner import ReverseLoadError, SyncResult, run_reverse_load
+from outlit_provider.reverse_load.warehouse import (
+    LEDGER_TABLE,
+    REJECTED_TABLE,
+    RUNS_TABLE,
+    Warehouse,
+)
+
+__all__ = [
+    "LEDGER_TABLE",
+    "REJECTED_TABLE",
+    "RUNS_TABLE",
+    "EventMapping",
+    "MappingError",
+    "ReverseLoadError",
+    "SyncResult",
+    "Warehouse",
+    "load_mapping",
+    "run_reverse_load",
+]

@@ -1,0 +1,293 @@
+"""One source row -> one ingest event: value conversion, local validation, content hash and uuid.
+
+Everything here is deterministic: the same row under the same mapping always gives the same event, the
+same content hash and the same uuid, which is what makes a resent batch harmless (Outlit dedupes by uuid).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from outlit_provider.reverse_load.mapping import (
+    ENUMS,
+    IDENTITY_FIELDS,
+    OBJECT_WIRE_NAMES,
+    REQUIRED_TYPE_FIELDS,
+    SHARED_FIELDS,
+    EventMapping,
+    FieldKind,
+    Literal_,
+    required_identity,
+    type_fields,
+)
+
+# The ingest API refuses request bodies over 1 MB; an event must leave room for the envelope around it.
+MAX_EVENT_BYTES = 1_000_000 - 1_024
+# Fixed namespace so uuids are stable across machines and versions of this package.
+EVENT_UUID_NAMESPACE = uuid.UUID("4f0e6d1c-2b7a-5e3f-9c1d-0a8b7e6f5d4c")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_FLAT_OBJECTS = {"traits", "customer_traits", "form_fields"}  # Outlit takes only scalar values in these
+
+
+class RowRejected(Exception):
+    """A row that cannot become a valid event; ``field`` is the event field path that failed."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass(slots=True)
+class MappedRow:
+    key: str
+    content_hash: str
+    event: dict[str, Any]  # gets its "uuid" once the ledger says which version of the row this is
+
+
+def row_key(mapping: EventMapping, row: Mapping[str, Any]) -> str:
+    """The row's key columns as canonical JSON, the identity of the row in the ledger."""
+    return json.dumps([_key_part(row.get(c)) for c in mapping.key], separators=(",", ":"), ensure_ascii=False)
+
+
+def _key_part(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return str(value)
+
+
+def content_hash(event: Mapping[str, Any]) -> str:
+    """SHA-256 of the event as canonical JSON (sorted keys), without its uuid."""
+    body = {k: v for k, v in event.items() if k != "uuid"}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def event_uuid(sync_name: str, key: str, digest: str, previous_uuid: str = "") -> str:
+    """Name-based (v5) uuid of one version of one row: a resend of that version repeats the uuid.
+
+    ``previous_uuid`` (the uuid last delivered for the key) makes a row that changes back to an earlier
+    content a new event, so a status going paid -> churned -> paid is not deduplicated away.
+    """
+    name = f"{sync_name}\x1f{key}\x1f{digest}\x1f{previous_uuid}"
+    return str(uuid.uuid5(EVENT_UUID_NAMESPACE, name))
+
+
+class RowMapper:
+    """Turns rows (dicts keyed by column) into events (without uuid) for one validated mapping."""
+
+    def __init__(self, mapping: EventMapping) -> None:
+        self.mapping = mapping
+        self._type_kinds = {**type_fields(mapping.event_type), **SHARED_FIELDS}
+        self._objects = [
+            (obj, OBJECT_WIRE_NAMES[obj], mapping.object_columns(obj))
+            for obj in OBJECT_WIRE_NAMES
+            if getattr(mapping, obj)
+        ]
+
+    def key_of(self, row: Mapping[str, Any]) -> str:
+        return row_key(self.mapping, row)
+
+    def map(self, row: Mapping[str, Any], key: str | None = None) -> MappedRow:
+        """Build the event for ``row`` or raise :class:`RowRejected` naming the field at fault."""
+        m = self.mapping
+        key = self.key_of(row) if key is None else key
+        for col in m.key:
+            if row.get(col) is None:
+                raise RowRejected(f"key column '{col}' is null", f"key.{col}")
+        event: dict[str, Any] = {"type": m.event_type, "url": m.url, "path": m.path}
+        if m.timestamp:
+            ts = row.get(m.timestamp)
+            if ts is not None:
+                event["timestamp"] = _to_epoch_ms(ts, "timestamp")
+        if m.event_type == "custom":
+            name = m.event_name if m.event_name else row.get(m.event_name_column or "")
+            if name is None or (isinstance(name, str) and not name.strip()):
+                raise RowRejected(f"event name column '{m.event_name_column}' is empty", "eventName")
+            event["eventName"] = _to_string(name, "eventName")
+        for attr, wire in IDENTITY_FIELDS.items():
+            col = getattr(m, attr)
+            if col:
+                value = row.get(col)
+                if value is not None and str(value).strip() != "":
+                    kind = FieldKind.EMAIL if wire == "email" else FieldKind.STRING
+                    event[wire] = _convert(value, kind, wire)
+        for name, source in m.fields.items():
+            value = source.value if isinstance(source, Literal_) else row.get(source)
+            if value is None:
+                continue
+            converted = _convert(value, self._type_kinds[name], name)
+            enum = ENUMS.get((m.event_type, name))
+            if enum and converted not in enum:
+                raise RowRejected(f"{name} is {converted!r}, not one of {', '.join(enum)}", name)
+            event[name] = converted
+        for obj, wire, columns in self._objects:
+            event[wire] = {
+                out: _object_value(row.get(col), f"{wire}.{out}", flat=obj in _FLAT_OBJECTS)
+                for out, col in columns.items()
+            }
+            if obj == "form_fields":
+                event[wire] = {k: str(v) for k, v in event[wire].items() if v is not None}
+        self._check_required(event)
+        try:
+            body = canonical_json(event)
+        except ValueError as exc:  # a NaN that slipped through a nested value
+            raise RowRejected(f"value is not valid JSON: {exc}") from None
+        if len(body.encode()) > MAX_EVENT_BYTES:
+            raise RowRejected(
+                f"event is {len(body.encode())} bytes, over the 1 MB request limit; "
+                "map fewer or smaller columns"
+            )
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        return MappedRow(key=key, content_hash=digest, event=event)
+
+    def _check_required(self, event: dict[str, Any]) -> None:
+        m = self.mapping
+        for name, source in m.fields.items():
+            required = name in REQUIRED_TYPE_FIELDS.get(m.event_type, ())
+            if required and name not in event:
+                col = source if isinstance(source, str) else "(literal)"
+                raise RowRejected(f"required field '{name}' is null (column '{col}')", name)
+        needed = required_identity(m.event_type)
+        if not any(event.get(f) for f in needed):
+            raise RowRejected(f"missing identity: '{m.event_type}' events need one of {', '.join(needed)}")
+
+
+def _convert(value: Any, kind: str, field: str) -> Any:
+    if kind == FieldKind.STRING:
+        return _to_string(value, field)
+    if kind == FieldKind.EMAIL:
+        text = _to_string(value, field).strip()
+        if not _EMAIL.match(text):
+            raise RowRejected(f"{field} {text!r} is not an email address", field)
+        return text
+    if kind == FieldKind.NUMBER:
+        return _to_number(value, field)
+    if kind == FieldKind.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise RowRejected(f"{field} must be a boolean, got {type(value).__name__} {value!r}", field)
+    if kind == FieldKind.DATETIME:
+        if isinstance(value, dt.datetime):
+            return _aware(value).isoformat().replace("+00:00", "Z")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise RowRejected(f"{field} {value!r} is not an ISO 8601 date-time", field) from None
+            return value
+        raise RowRejected(f"{field} must be a date-time, got {type(value).__name__}", field)
+    if kind == FieldKind.UUID:
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError:
+            raise RowRejected(f"{field} {value!r} is not a UUID", field) from None
+    raise AssertionError(f"unknown field kind {kind}")
+
+
+def _to_string(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | bytes | bytearray | memoryview | dict | list | tuple):
+        raise RowRejected(f"{field} must be text, got {type(value).__name__}", field)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RowRejected(f"{field} is {value}, not text", field)
+        if value.is_integer():  # ids stored as DOUBLE would otherwise read "42.0"
+            return str(int(value))
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        return str(value.quantize(decimal.Decimal(1)))
+    return str(value)
+
+
+def _to_number(value: Any, field: str) -> int | float:
+    if isinstance(value, bool):
+        raise RowRejected(f"{field} must be a number, got a boolean", field)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | decimal.Decimal):
+        number = float(value)
+        if not math.isfinite(number):
+            raise RowRejected(f"{field} is {value}, not a finite number", field)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    raise RowRejected(f"{field} must be a number, got {type(value).__name__} {value!r}", field)
+
+
+def _object_value(value: Any, field: str, *, flat: bool) -> Any:
+    """A property/trait value as JSON: scalars always, nested lists/dicts only where Outlit allows them."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float | decimal.Decimal):
+        return _to_number(value, field)
+    if isinstance(value, dt.datetime):
+        return _aware(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict | list | tuple):
+        if flat:
+            raise RowRejected(
+                f"{field} must be a string, number, boolean or null, got {type(value).__name__}", field
+            )
+        if isinstance(value, dict):
+            return {str(k): _object_value(v, f"{field}.{k}", flat=False) for k, v in value.items()}
+        return [_object_value(v, f"{field}[{i}]", flat=False) for i, v in enumerate(value)]
+    raise RowRejected(f"{field} has unsupported type {type(value).__name__}", field)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # Warehouses commonly store naive timestamps meaning UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _to_epoch_ms(value: Any, field: str) -> int:
+    if isinstance(value, dt.datetime):
+        return int(_aware(value).timestamp() * 1000)
+    if isinstance(value, dt.date):
+        return int(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp() * 1000)
+    if isinstance(value, bool):
+        raise RowRejected(f"{field} must be a timestamp, got a boolean", field)
+    if isinstance(value, int | float | decimal.Decimal):
+        number = float(value)
+        if not math.isfinite(number) or number < 0:
+            raise RowRejected(f"{field} is {value}, not a valid epoch time", field)
+        # Epoch seconds are ~1.7e9, milliseconds ~1.7e12: accept both rather than silently send 1970 dates.
+        return int(number * 1000) if number < 1e11 else int(number)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise RowRejected(f"{field} {value!r} is not an ISO 8601 timestamp", field) from None
+        return int(_aware(parsed).timestamp() * 1000)
+    raise RowRejected(f"{field} must be a timestamp, got {type(value).__name__}", field)
+
+
+def row_as_json(row: Mapping[str, Any]) -> str:
+    """The source row for the dead-letter table; values JSON can't hold are written as text."""
+    return json.dumps(dict(row), default=str, ensure_ascii=False)
+
+
+def row_hash(row_json: str) -> str:
+    """Hash recorded for a row that could not become an event, so an unchanged bad row is not retried."""
+    return "row:" + hashlib.sha256(row_json.encode()).hexdigest()

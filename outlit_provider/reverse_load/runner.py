@@ -1,0 +1,331 @@
+"""The reverse-load run: read rows in chunks, keep what changed, send full batches, record what Outlit took.
+
+Exactly-once rests on three facts. Each event's uuid is a function of the row's key, its content and the
+uuid last delivered for that key, so a resend repeats it and Outlit drops the repeat. The ledger row for an
+event is written only after Outlit accepted its batch, so a crash can only cause a resend, never a loss.
+The ledger lives in the warehouse, so any machine that reruns the sync sees the same history.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from outlit_provider.client.events import (
+    EventRejection,
+    PreparedEvent,
+    envelope,
+    plan_batches,
+    prepare_event,
+)
+from outlit_provider.reverse_load.delivery import Delivery, deliver_batch, field_path
+from outlit_provider.reverse_load.mapping import EventMapping, load_mapping
+from outlit_provider.reverse_load.recorder import Recorder
+from outlit_provider.reverse_load.rows import (
+    MappedRow,
+    RowMapper,
+    RowRejected,
+    event_uuid,
+    row_as_json,
+    row_hash,
+)
+from outlit_provider.reverse_load.warehouse import DeadLetter, LedgerEntry, Warehouse, quote_table
+
+log = logging.getLogger("outlit_provider.reverse_load")
+
+Mode = Literal["changed", "all"]
+
+
+@dataclass
+class SyncResult:
+    """Counts for one run; also written to ``_outlit_sync_runs``."""
+
+    run_id: str
+    sync_name: str
+    mode: str
+    read: int = 0
+    sent: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    retries: int = 0
+    batches: int = 0
+    status: str = "running"
+    duration_s: float = 0.0
+    error: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "sent": self.sent,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "retries": self.retries,
+            "batches": self.batches,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReverseLoadError(RuntimeError):
+    """The run stopped early; ``result`` holds the counts up to that point (already in the run log)."""
+
+    def __init__(self, message: str, result: SyncResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def run_reverse_load(
+    source: Any,
+    mapping: EventMapping | Mapping[str, Any] | str | Path,
+    *,
+    table: str | None = None,
+    sql: str | None = None,
+    mode: Mode = "changed",
+    client: Any = None,
+    schema: str | None = None,
+    chunk_size: int = 5_000,
+    max_in_flight: int = 4,
+    event_source: str = "server",
+) -> SyncResult:
+    """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
+
+    ``source`` is a DuckDB file path, a SQLAlchemy URL or Engine, a duckdb connection, or a
+    :class:`Warehouse`. ``client`` defaults to ``OutlitClient.from_env()``. Bookkeeping tables are created in
+    ``schema`` (default: the connection's default schema). Raises :class:`ReverseLoadError` if the run
+    stops early; everything delivered before that is in the ledger and will not be sent again.
+    """
+    event_mapping = load_mapping(mapping)
+    if mode not in ("changed", "all"):
+        raise ValueError(f"mode must be 'changed' or 'all', got {mode!r}")
+    if (table is None) == (sql is None):
+        raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
+    if chunk_size < 1 or max_in_flight < 1:
+        raise ValueError("chunk_size and max_in_flight must be at least 1")
+    query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
+    sync_name = event_mapping.sync_name(table)
+    owns_client = client is None
+    if client is None:
+        from outlit_provider.client import OutlitClient
+
+        client = OutlitClient.from_env()
+    owns_warehouse = not isinstance(source, Warehouse)
+    warehouse = Warehouse.open(source, schema=schema)
+    try:
+        run = _Run(warehouse, client, event_mapping, sync_name, mode, chunk_size, max_in_flight, event_source)
+        return run.execute(query)
+    finally:
+        if owns_warehouse:
+            warehouse.close()
+        if owns_client:
+            client.close()
+
+
+class _Run:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        client: Any,
+        mapping: EventMapping,
+        sync_name: str,
+        mode: Mode,
+        chunk_size: int,
+        max_in_flight: int,
+        event_source: str,
+    ) -> None:
+        self.wh = warehouse
+        self.client = client
+        self.mapping = mapping
+        self.mapper = RowMapper(mapping)
+        self.mode = mode
+        self.chunk_size = chunk_size
+        self.max_in_flight = max_in_flight
+        self.event_source = event_source
+        self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
+        # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
+        self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
+
+    def execute(self, query: str) -> SyncResult:
+        started = time.monotonic()
+        self.wh.ensure_tables()
+        self.wh.start_run(run_id=self.result.run_id, sync_name=self.result.sync_name, mode=self.mode)
+        try:
+            self.recorder = Recorder(self.wh, sync_name=self.result.sync_name, run_id=self.result.run_id)
+            try:
+                columns, chunks = self.wh.read(query, self.chunk_size)
+                self.mapping.check_columns(columns)
+                self._send_all(self._events(columns, chunks))
+            finally:
+                self.recorder.close()  # commit every accepted batch, also when the run fails
+        except BaseException as exc:
+            self.result.status = "failed"
+            self.result.error = f"{type(exc).__name__}: {exc}"[:2000]
+            self.result.duration_s = time.monotonic() - started
+            self._finish()
+            if isinstance(exc, Exception):
+                raise ReverseLoadError(
+                    f"reverse load {self.result.sync_name!r} stopped: {self.result.error}", self.result
+                ) from exc
+            raise
+        self.result.status = "success"
+        self.result.duration_s = time.monotonic() - started
+        self._finish()
+        log.info(
+            "reverse load %s: read %d, sent %d, unchanged %d, rejected %d, retries %d in %.1fs",
+            self.result.sync_name,
+            self.result.read,
+            self.result.sent,
+            self.result.unchanged,
+            self.result.rejected,
+            self.result.retries,
+            self.result.duration_s,
+        )
+        return self.result
+
+    def _finish(self) -> None:
+        try:
+            self.wh.finish_run(
+                run_id=self.result.run_id,
+                counts=self.result.counts(),
+                status=self.result.status,
+                error=self.result.error,
+            )
+        except Exception:  # the run's own outcome matters more than its log line
+            log.exception("could not record the end of run %s", self.result.run_id)
+
+    # --- reading and change detection ----------------------------------------------------------------
+
+    def _events(self, columns: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> Iterator[PreparedEvent]:
+        """Events (checked and encoded by the client) for the rows that need sending."""
+        sync = self.result.sync_name
+        for chunk in chunks:
+            self.result.read += len(chunk)
+            rows = [dict(zip(columns, values, strict=True)) for values in chunk]
+            keys = [self.mapper.key_of(row) for row in rows]
+            ledger = self.wh.ledger_lookup(sync, list(dict.fromkeys(keys)))
+            entries: list[LedgerEntry] = []
+            dead: list[DeadLetter] = []
+            for key, row in zip(keys, rows, strict=True):
+                previous = ledger.get(key)
+                try:
+                    mapped = self.mapper.map(row, key)
+                except RowRejected as exc:
+                    as_json = row_as_json(row)
+                    digest = row_hash(as_json)
+                    if previous and previous[0] == digest and self.mode == "changed":
+                        self.result.unchanged += 1  # dead-lettered by an earlier run and not fixed since
+                        continue
+                    self.result.rejected += 1
+                    dead.append(DeadLetter(key, "local", exc.reason, exc.field, None, as_json))
+                    entries.append(LedgerEntry(key, digest, previous[1] if previous else "", "rejected"))
+                    continue
+                if previous and previous[0] == mapped.content_hash:
+                    if self.mode == "changed":
+                        self.result.unchanged += 1
+                        continue
+                    # Same version as delivered before: same uuid, so Outlit keeps one copy.
+                    mapped.event["uuid"] = previous[1] or event_uuid(sync, key, mapped.content_hash)
+                else:
+                    prior = previous[1] if previous else ""
+                    mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior)
+                checked = prepare_event(mapped.event, source=self.event_source)
+                if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
+                    self.result.rejected += 1
+                    path = field_path(checked.path)
+                    dead.append(DeadLetter(key, "local", checked.message, path, None, row_as_json(row)))
+                    entries.append(
+                        LedgerEntry(key, mapped.content_hash, previous[1] if previous else "", "rejected")
+                    )
+                    continue
+                mapped.event = checked.event
+                if mapped.event["uuid"] in self.pending:
+                    self.result.unchanged += 1  # the same row twice in the source: send it once
+                    continue
+                self.pending[mapped.event["uuid"]] = (mapped, row)
+                yield checked
+            self.recorder.record(f"{self.result.run_id}:local", entries, dead)
+
+    # --- sending -------------------------------------------------------------------------------------
+
+    def _send_all(self, events: Iterator[PreparedEvent]) -> None:
+        window: list[tuple[str, Future[Delivery]]] = []
+        # The client's batch planner takes the already-checked events, so nothing is checked twice here.
+        batches = plan_batches(events, envelope(self.event_source, None, None))
+        with ThreadPoolExecutor(
+            max_workers=self.max_in_flight, thread_name_prefix="outlit-reverse-load"
+        ) as pool:
+            try:
+                for number, planned in enumerate(batches):
+                    if isinstance(planned, EventRejection):  # one event over the request size limit
+                        self._reject_oversized(planned)
+                        continue
+                    batch = [item.event for item in planned]
+                    future = pool.submit(deliver_batch, self.client, batch, self.event_source)
+                    window.append((f"{self.result.run_id}:{number}", future))
+                    self._settle(window, block=len(window) >= self.max_in_flight)
+                while window:
+                    self._settle(window, block=True)
+            except BaseException:
+                # Record every batch Outlit did accept before giving up, so a rerun does not resend them.
+                for _batch_id, future in window:
+                    future.cancel()
+                wait([future for _batch_id, future in window])
+                try:
+                    self._settle(window, block=False)
+                except BaseException:
+                    log.debug("another batch failed while stopping", exc_info=True)
+                raise
+
+    def _reject_oversized(self, rejection: EventRejection) -> None:
+        mapped, row = self.pending.pop(str(rejection.uuid))
+        entry = LedgerEntry(mapped.key, mapped.content_hash, "", "rejected")
+        dead = DeadLetter(mapped.key, "local", rejection.message, None, None, row_as_json(row))
+        self.result.rejected += 1
+        self.recorder.record(f"{self.result.run_id}:local", [entry], [dead])
+
+    def _settle(self, window: list[tuple[str, Future[Delivery]]], *, block: bool) -> None:
+        """Hand every finished batch to the recorder; raise the first failure after recording the rest."""
+        if block:
+            wait([future for _batch_id, future in window], return_when=FIRST_COMPLETED)
+        finished = [(batch_id, future) for batch_id, future in window if future.done()]
+        if not finished:
+            return
+        window[:] = [item for item in window if not item[1].done()]
+        entries: list[LedgerEntry] = []
+        dead: list[DeadLetter] = []
+        outcomes: list[Delivery] = []
+        error: BaseException | None = None
+        for batch_id, future in finished:
+            if future.cancelled():
+                continue
+            failure = future.exception()
+            if failure is not None:
+                error = error or failure
+                continue
+            outcome = future.result()
+            outcomes.append(outcome)
+            for event in outcome.delivered:
+                mapped, _row = self.pending.pop(event["uuid"])
+                entries.append(
+                    LedgerEntry(mapped.key, mapped.content_hash, event["uuid"], "delivered", batch_id)
+                )
+            for event, path, message in outcome.rejected:
+                mapped, row = self.pending.pop(event["uuid"])
+                entries.append(
+                    LedgerEntry(mapped.key, mapped.content_hash, event["uuid"], "rejected", batch_id)
+                )
+                dead.append(DeadLetter(mapped.key, "api", message, path, event["uuid"], row_as_json(row)))
+        self.recorder.record(finished[0][0], entries, dead)
+        for outcome in outcomes:
+            self.result.sent += len(outcome.delivered)
+            self.result.rejected += len(outcome.rejected)
+            self.result.retries += outcome.retries
+            self.result.batches += outcome.requests
+        if error is not None:
+            raise error

@@ -1,0 +1,5 @@
+"""Outlit sensors. Importing this package imports Airflow."""
+
+from outlit_provider.sensors.integrations import OutlitIntegrationSyncSensor
+
+__all__ = ["OutlitIntegrationSyncSensor"]

@@ -1,0 +1,305 @@
+"""The ingest API: payload validation, uuid de-duplication, the per-key rate limit and the event store."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .timeutil import from_ms
+from .validation import Spec, validate
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
+
+MAX_EVENTS = 100
+MAX_BODY_BYTES = 1_000_000
+EVENT_TYPES = ("pageview", "custom", "form", "identify", "engagement", "calendar", "stage", "billing")
+
+_OBJ: Spec = {"type": "object"}
+_BASE_PROPS: dict[str, Spec] = {
+    "type": {"type": "string"},
+    "uuid": {"type": "string", "uuid": True},
+    "timestamp": {"type": "number"},
+    "url": {"type": "string", "uri": True},
+    "path": {"type": "string"},
+    "referrer": {"type": "string"},
+    "utm": {
+        "type": "object",
+        "additional": False,
+        "props": {k: {"type": "string"} for k in ("source", "medium", "campaign", "term", "content", "ref")},
+    },
+}
+_TYPE_PROPS: dict[str, tuple[dict[str, Spec], tuple[str, ...]]] = {
+    "pageview": ({"title": {"type": "string"}}, ()),
+    "custom": ({"eventName": {"type": "string", "min": 1}, "properties": _OBJ}, ("eventName",)),
+    "form": ({"formId": {"type": "string"}, "formFields": _OBJ}, ()),
+    "identify": (
+        {
+            "email": {"type": "string", "email": True},
+            "userId": {"type": "string"},
+            "customerId": {"type": "string"},
+            "traits": _OBJ,
+            "customerTraits": _OBJ,
+        },
+        (),
+    ),
+    "engagement": (
+        {
+            "activeTimeMs": {"type": "number", "min": 0},
+            "totalTimeMs": {"type": "number", "min": 0},
+            "sessionId": {"type": "string", "uuid": True},
+        },
+        ("activeTimeMs", "totalTimeMs", "sessionId"),
+    ),
+    "calendar": (
+        {
+            "provider": {"type": "string", "enum": ("cal.com", "calendly", "unknown")},
+            "eventType": {"type": "string"},
+            "startTime": {"type": "string", "iso": True},
+            "endTime": {"type": "string", "iso": True},
+            "duration": {"type": "number"},
+            "isRecurring": {"type": "boolean"},
+            "inviteeEmail": {"type": "string", "email": True},
+            "inviteeName": {"type": "string"},
+        },
+        ("provider",),
+    ),
+    "stage": (
+        {"stage": {"type": "string", "enum": ("activated", "engaged", "inactive")}, "properties": _OBJ},
+        ("stage",),
+    ),
+    "billing": (
+        {
+            "status": {"type": "string", "enum": ("trialing", "paid", "churned")},
+            "customerId": {"type": "string"},
+            "stripeCustomerId": {"type": "string"},
+            "properties": _OBJ,
+        },
+        ("status",),
+    ),
+}
+EVENT_SPECS: dict[str, Spec] = {
+    # url and path are required by the ingest docs and the later contract, though openapi.json leaves them out
+    t: {"type": "object", "required": ("type", "url", "path", *req), "props": {**_BASE_PROPS, **props}}
+    for t, (props, req) in _TYPE_PROPS.items()
+}
+REQUEST_SPEC: Spec = {
+    "type": "object",
+    "required": ("events",),
+    "additional": False,
+    "props": {
+        "visitorId": {"type": "string", "uuid": True},
+        "fingerprint": {"type": "string", "min": 1},
+        "source": {"type": "string", "enum": ("client", "server", "integration")},
+        "userIdentity": {
+            "type": "object",
+            "additional": False,
+            "props": {
+                "email": {"type": "string", "email": True},
+                "userId": {"type": "string"},
+                "traits": _OBJ,
+            },
+        },
+        "customerIdentity": {
+            "type": "object",
+            "additional": False,
+            "props": {"customerId": {"type": "string"}, "customerTraits": _OBJ},
+        },
+        "events": {"type": "array", "min": 1, "max": MAX_EVENTS},
+    },
+}
+
+
+def validate_payload(body: Any) -> list[dict[str, Any]]:
+    """Every problem with an ingest body; paths name the event (``["events", i, field]``)."""
+    issues = validate(REQUEST_SPEC, body)
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        return issues
+    source = body.get("source", "client")
+    if source == "client" and "visitorId" not in body and "fingerprint" not in body:
+        issues.append(
+            {
+                "path": ["visitorId"],
+                "message": "visitorId is required for client events; send source 'server' from a backend",
+            }
+        )
+    batch_user = body.get("userIdentity") or {}
+    batch_customer = body.get("customerIdentity") or {}
+    for i, event in enumerate(body["events"][: MAX_EVENTS + 1]):
+        path: list[Any] = ["events", i]
+        if not isinstance(event, dict):
+            issues.append({"path": path, "message": "Invalid input: expected object"})
+            continue
+        etype = event.get("type")
+        if etype not in EVENT_SPECS:
+            issues.append(
+                {
+                    "path": [*path, "type"],
+                    "message": "Invalid event type: expected one of " + ", ".join(EVENT_TYPES),
+                }
+            )
+            continue
+        issues.extend(validate(EVENT_SPECS[etype], event, path))
+        issues.extend(_identity_issues(etype, event, path, source, batch_user, batch_customer))
+    return issues
+
+
+def _identity_issues(
+    etype: str,
+    event: dict[str, Any],
+    path: list[Any],
+    source: str,
+    batch_user: dict[str, Any],
+    batch_customer: dict[str, Any],
+) -> list[dict[str, Any]]:
+    if etype == "identify" and not (event.get("email") or event.get("userId")):
+        return [{"path": [*path, "email"], "message": "identify events need an email or a userId"}]
+    if etype == "billing" and not (event.get("customerId") or event.get("stripeCustomerId")):
+        return [
+            {
+                "path": [*path, "customerId"],
+                "message": "billing events need a customerId or a stripeCustomerId",
+            }
+        ]
+    if source == "server" and etype == "custom":
+        known = any(event.get(k) for k in ("email", "userId", "fingerprint", "customerId"))
+        if not known and not (
+            batch_user.get("email") or batch_user.get("userId") or batch_customer.get("customerId")
+        ):
+            return [
+                {
+                    "path": [*path, "email"],
+                    "message": "server custom events need one of email, userId, fingerprint or customerId",
+                }
+            ]
+    return []
+
+
+class RateLimiter:
+    """A fixed one-second window per public key, reported through X-RateLimit-* headers."""
+
+    def __init__(self, rps: float) -> None:
+        self.rps = rps
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str, now: float | None = None) -> tuple[bool, dict[str, str]]:
+        now = time.time() if now is None else now
+        second = int(now)
+        limit = max(1, int(self.rps))
+        start, used = self._windows.get(key, (second, 0))
+        if start != second:
+            start, used = second, 0
+        allowed = used < limit
+        if allowed:
+            used += 1
+        self._windows[key] = (start, used)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - used)),
+            "X-RateLimit-Reset": str(second + 1),
+        }
+        if not allowed:
+            headers["Retry-After"] = "1"
+        return allowed, headers
+
+
+@dataclass
+class IngestStore:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rate_limited: int = 0
+    requests: int = 0
+    rejected_requests: int = 0
+    _rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def store(self, body: dict[str, Any], public_key: str, ds: Dataset) -> tuple[int, list[tuple[Any, ...]]]:
+        """Keep new events, acknowledge repeats; returns (stored count, new activity rows)."""
+        received = datetime.now(tz=UTC)
+        stored = 0
+        rows = []
+        for event in body["events"]:
+            uid = event.get("uuid")
+            key = uid.lower() if isinstance(uid, str) else None
+            if key is not None and key in self.seen:
+                self.duplicates += 1
+                continue
+            if key is not None:
+                self.seen.add(key)
+            record = {
+                "uuid": uid,
+                "type": event["type"],
+                "receivedAt": received.isoformat().replace("+00:00", "Z"),
+                "publicKey": public_key,
+                "source": body.get("source", "client"),
+                "visitorId": body.get("visitorId"),
+                "userIdentity": body.get("userIdentity"),
+                "customerIdentity": body.get("customerIdentity"),
+                "event": event,
+            }
+            self.events.append(record)
+            row = _activity_row(record, len(self.events), received, ds)
+            self._rows.append(row)
+            rows.append(row)
+            stored += 1
+        self.accepted += stored
+        return stored, rows
+
+    def activity_rows(self) -> list[tuple[Any, ...]]:
+        return list(self._rows)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "stored": len(self.events),
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_requests": self.rejected_requests,
+            "rate_limited": self.rate_limited,
+        }
+
+
+_CHANNEL = {"billing": "BILLING", "identify": "IDENTITY", "calendar": "MEETING", "stage": "SYSTEM"}
+
+
+def _activity_row(record: dict[str, Any], n: int, received: datetime, ds: Dataset) -> tuple[Any, ...]:
+    event = record["event"]
+    user = record["userIdentity"] or {}
+    account = record["customerIdentity"] or {}
+    external = event.get("customerId") or account.get("customerId")
+    known = ds.find_customer(external) if isinstance(external, str) and external else None
+    when = received
+    stamp = event.get("timestamp")
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        try:
+            when = from_ms(stamp)
+        except (OverflowError, ValueError, OSError):
+            when = received  # out of datetime's range: keep the receive time, as Outlit does for bad clocks
+    props = {
+        k: v
+        for k, v in event.items()
+        if k
+        in ("properties", "formFields", "traits", "customerTraits", "utm", "url", "path", "status", "stage")
+    }
+    etype = event["type"]
+    return (
+        record["uuid"] or f"ing_{n:08d}",
+        known["id"] if known else external,
+        event.get("userId") or user.get("userId"),
+        event.get("eventName") or etype,
+        etype,
+        _CHANNEL.get(etype, "PRODUCT"),
+        when.astimezone(UTC).replace(tzinfo=None),
+        event.get("title"),
+        event.get("email") or user.get("email"),
+        None,
+        None,
+        json.dumps(props, separators=(",", ":"), default=str),
+        "ingest",
+    )

@@ -1,0 +1,411 @@
+"""Integration routes: provider catalog, connections, browser sessions, sync status and setup steps.
+
+Progress is driven by polls, not wall-clock time, so tests never sleep: a browser session answers
+``pending`` on its first status poll and ``connected`` on the next; a new connection's sync models answer
+``PENDING`` on the first sync-status poll and ``SUCCESS`` afterwards (``FAILED`` for the failing provider).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import ApiError
+from .timeutil import iso
+
+# id: (name, category, setup mode, credential type, required fields, post-connect steps, sync models)
+PROVIDERS: dict[str, dict[str, Any]] = {
+    "hubspot": {
+        "name": "HubSpot",
+        "category": "crm",
+        "fields": (),
+        "steps": ("mappings",),
+        "models": ("HubspotCompany", "HubspotContact", "HubspotDeal"),
+    },
+    "attio": {
+        "name": "Attio",
+        "category": "crm",
+        "fields": (),
+        "steps": ("mappings",),
+        "models": ("AttioCompany", "AttioPerson", "AttioDeal"),
+    },
+    "slack": {
+        "name": "Slack",
+        "category": "communication",
+        "fields": (),
+        "steps": (),
+        "models": ("SlackChannel", "SlackMessage"),
+    },
+    "fireflies": {
+        "name": "Fireflies.ai",
+        "category": "calls",
+        "fields": (("apiKey", "API Key"),),
+        "steps": ("webhooks",),
+        "models": ("FirefliesTranscript",),
+    },
+    "granola": {
+        "name": "Granola",
+        "category": "calls",
+        "fields": (("apiKey", "API Key"),),
+        "steps": (),
+        "models": ("GranolaNote",),
+    },
+    "google-calendar": {
+        "name": "Google Calendar",
+        "category": "calendar",
+        "fields": (),
+        "steps": (),
+        "models": ("CalendarEvent",),
+    },
+    "google-mail": {
+        "name": "Gmail",
+        "category": "communication",
+        "fields": (),
+        "steps": (),
+        "models": ("GmailThread", "GmailMessage"),
+    },
+    "posthog": {
+        "name": "PostHog",
+        "category": "analytics",
+        "fields": (("apiKey", "API Key"), ("region", "Region"), ("projectId", "Project ID")),
+        "steps": (),
+        "models": ("PosthogEvent", "PosthogPerson"),
+    },
+    "stripe": {
+        "name": "Stripe",
+        "category": "billing",
+        "fields": (("apiKey", "API Key"),),
+        "steps": ("webhooks",),
+        "models": ("StripeCustomer", "StripeSubscription", "StripeInvoice"),
+    },
+    "supabase": {
+        "name": "Supabase Auth",
+        "category": "analytics",
+        "fields": (("projectUrl", "Project URL"), ("serviceRoleKey", "Service Role Key")),
+        "steps": (),
+        "models": ("SupabaseUser",),
+    },
+    "clerk": {
+        "name": "Clerk",
+        "category": "analytics",
+        "fields": (("secretKey", "Secret Key"),),
+        "steps": (),
+        "models": ("ClerkUser", "ClerkOrganization"),
+    },
+    "pylon": {
+        "name": "Pylon",
+        "category": "support",
+        "fields": (("apiToken", "API Token"),),
+        "steps": ("webhooks",),
+        "models": ("PylonIssue", "PylonAccount"),
+    },
+}
+ALIASES = {"gmail": "google-mail"}
+SECRET_FIELDS = {"apiKey", "serviceRoleKey", "secretKey", "apiToken"}
+FAILING_PROVIDER = "hubspot"
+SEEDED_CONNECTED = ("stripe", "hubspot", "slack", "fireflies", "google-mail")
+_WEBHOOK_EVENTS = {
+    "stripe": ["customer.subscription.updated", "invoice.paid", "customer.updated"],
+    "fireflies": ["Transcription completed"],
+    "pylon": ["issue.created", "issue.updated"],
+}
+
+
+def resolve(provider: Any, field_name: str = "provider") -> str:
+    if not isinstance(provider, str) or not provider:
+        raise ApiError(
+            400, f"Missing {field_name}: pass one of {', '.join(PROVIDERS)}", code="INVALID_REQUEST"
+        )
+    pid = ALIASES.get(provider.strip().lower(), provider.strip().lower())
+    if pid not in PROVIDERS:
+        raise ApiError(
+            400,
+            f"Unknown {field_name} {provider!r}: use one of {', '.join(PROVIDERS)}",
+            code="INVALID_REQUEST",
+            details=[{"path": [field_name], "message": f"Unknown provider {provider!r}"}],
+        )
+    return pid
+
+
+def capability(pid: str) -> dict[str, Any]:
+    spec = PROVIDERS[pid]
+    direct = bool(spec["fields"])
+    cli = "gmail" if pid == "google-mail" else pid
+    return {
+        "cliName": cli,
+        "providerId": pid,
+        "setupMode": "direct_api_key" if direct else "browser_session",
+        "credentialType": ("api_token" if pid == "pylon" else "api_key") if direct else None,
+        "requiredFields": [
+            {"key": k, "label": label, "secret": k in SECRET_FIELDS} for k, label in spec["fields"]
+        ],
+        "commands": [f"outlit integrations setup {cli}"],
+        "postConnectSteps": [
+            {
+                "id": "webhook-setup" if step == "webhooks" else step,
+                "required": step == "mappings",
+                "supported": True,
+                "command": f"outlit integrations setup {cli} {step}",
+            }
+            for step in spec["steps"]
+        ],
+    }
+
+
+@dataclass
+class Connection:
+    connection_id: str
+    connected_at: datetime
+    syncs: list[dict[str, Any]]
+    polls: int = 0
+    last_data: datetime | None = None
+
+
+@dataclass
+class Session:
+    session_id: str
+    provider: str
+    polls: int = 0
+    status: str = "pending"
+
+
+@dataclass
+class Integrations:
+    org_id: str
+    connection_limit: int
+    connections: dict[str, Connection] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+    def seed(self, now: datetime) -> None:
+        for i, pid in enumerate(SEEDED_CONNECTED):
+            last = now - timedelta(minutes=15 * (i + 1))
+            self.connections[pid] = Connection(
+                connection_id=f"{pid}-{self.org_id}",
+                connected_at=now - timedelta(days=90),
+                syncs=[self._sync(pid, m, "done", last) for m in PROVIDERS[pid]["models"]],
+                polls=1,
+                last_data=last,
+            )
+
+    @staticmethod
+    def _sync(pid: str, model: str, phase: str, at: datetime | None) -> dict[str, Any]:
+        if phase == "pending":
+            return {"model": model, "status": "PENDING", "lastSyncedAt": None, "errorMessage": None}
+        if pid == FAILING_PROVIDER:
+            return {
+                "model": model,
+                "status": "FAILED",
+                "lastSyncedAt": iso(at) if at else None,
+                "errorMessage": f"{PROVIDERS[pid]['name']} token expired: reconnect the integration",
+            }
+        return {
+            "model": model,
+            "status": "SUCCESS",
+            "lastSyncedAt": iso(at) if at else None,
+            "errorMessage": None,
+        }
+
+    # ------------------------------------------------------------------------------------------ reads
+    def list(self, connected_only: bool) -> dict[str, Any]:
+        items = []
+        for pid, spec in PROVIDERS.items():
+            conn = self.connections.get(pid)
+            if connected_only and conn is None:
+                continue
+            status = None
+            error = None
+            if conn:
+                states = {s["status"] for s in conn.syncs}
+                status = "FAILED" if "FAILED" in states else ("PENDING" if "PENDING" in states else "SUCCESS")
+                error = next((s["errorMessage"] for s in conn.syncs if s["errorMessage"]), None)
+            items.append(
+                {
+                    "id": pid,
+                    "name": spec["name"],
+                    "category": spec["category"],
+                    "status": "connected" if conn else "not_connected",
+                    "connectionId": conn.connection_id if conn else None,
+                    "lastDataReceivedAt": iso(conn.last_data) if conn and conn.last_data else None,
+                    "syncStatus": status,
+                    "errorMessage": error,
+                }
+            )
+        return {"items": items}
+
+    def capabilities(self, provider: str | None) -> dict[str, Any]:
+        if provider is not None:
+            return {"provider": capability(resolve(provider))}
+        return {pid: capability(pid) for pid in PROVIDERS}
+
+    def sync_status(self, provider: str | None, now: datetime) -> dict[str, Any]:
+        pid = resolve(provider)
+        spec = PROVIDERS[pid]
+        conn = self.connections.get(pid)
+        base = {"provider": pid, "name": spec["name"], "category": spec["category"]}
+        if conn is None:
+            return {**base, "status": "not_connected", "syncs": []}
+        conn.polls += 1
+        if conn.polls >= 2 and any(s["status"] == "PENDING" for s in conn.syncs):
+            conn.syncs = [self._sync(pid, s["model"], "done", now) for s in conn.syncs]
+            conn.last_data = now
+        return {**base, "status": "connected", "syncs": [dict(s) for s in conn.syncs]}
+
+    # ------------------------------------------------------------------------------------------ writes
+    def _limit_error(self) -> ApiError:
+        return ApiError(
+            403,
+            "Your plan has reached its integration connection limit.",
+            code="plan_connection_limit_exceeded",
+            extra={
+                "feature": "integration_connections",
+                "plan": "free",
+                "currentConnections": len(self.connections),
+                "limit": self.connection_limit,
+            },
+        )
+
+    def connect(self, body: dict[str, Any], base_url: str, now: datetime) -> dict[str, Any]:
+        pid = resolve(body.get("provider"))
+        spec = PROVIDERS[pid]
+        config = body.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise ApiError(400, "config must be an object of credential fields", code="INVALID_REQUEST")
+        if pid in self.connections:
+            return {
+                "connected": True,
+                "connectionId": self.connections[pid].connection_id,
+                "alreadyConnected": True,
+            }
+        if len(self.connections) >= self.connection_limit:
+            raise self._limit_error()
+        if config is None:
+            sid = str(uuid.uuid4())
+            self.sessions[sid] = Session(session_id=sid, provider=pid)
+            return {
+                "sessionId": sid,
+                "connectUrl": f"{base_url}/integrations?session={sid}",
+                "alreadyConnected": False,
+            }
+        if not spec["fields"]:
+            raise ApiError(
+                400,
+                f"{spec['name']} connects through a browser session: omit config and open the connectUrl",
+                code="INVALID_REQUEST",
+                details=[{"path": ["config"], "message": "not supported for this provider"}],
+            )
+        missing = [
+            k for k, _ in spec["fields"] if not isinstance(config.get(k), str) or not config.get(k).strip()
+        ]
+        if missing:
+            raise ApiError(
+                400,
+                f"Missing credential field(s) for {pid}: {', '.join(missing)}",
+                code="INVALID_REQUEST",
+                details=[{"path": ["config", k], "message": "Required"} for k in missing],
+            )
+        conn = self._new_connection(pid, now)
+        return {"connected": True, "connectionId": conn.connection_id, "alreadyConnected": False}
+
+    def _new_connection(self, pid: str, now: datetime) -> Connection:
+        conn = Connection(
+            connection_id=f"{pid}-{self.org_id}",
+            connected_at=now,
+            syncs=[self._sync(pid, m, "pending", None) for m in PROVIDERS[pid]["models"]],
+        )
+        self.connections[pid] = conn
+        return conn
+
+    def session_status(self, session_id: str | None, now: datetime) -> dict[str, Any]:
+        if not session_id:
+            raise ApiError(
+                400, "Missing sessionId: pass the sessionId returned by POST /api/integrations/connect"
+            )
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(
+                400,
+                f"Unknown sessionId {session_id!r}: start a new session with POST /api/integrations/connect",
+                code="INVALID_REQUEST",
+            )
+        session.polls += 1
+        if session.status == "pending" and session.polls >= 2:
+            if session.provider in self.connections:
+                session.status = "connected"
+            elif len(self.connections) >= self.connection_limit:
+                session.status = "failed"
+            else:
+                self._new_connection(session.provider, now)
+                session.status = "connected"
+        out = {"status": session.status, "provider": session.provider}
+        if session.status == "failed":
+            out["error"] = "The plan's integration connection limit was reached before the session completed"
+        return out
+
+    def disconnect(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        pid = resolve(body.get("provider"))
+        if self.connections.pop(pid, None) is None:
+            return 404, {"success": False, "message": "Integration is not connected"}
+        return 200, {"success": True}
+
+    def setup_step(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+        pid = resolve(body.get("provider"))
+        step = body.get("step")
+        if not isinstance(step, str) or not step:
+            raise ApiError(400, "Missing step: pass a post-connect step such as mappings or webhooks")
+        token = "webhooks" if step in ("webhooks", "webhook-setup") else step
+        supported = PROVIDERS[pid]["steps"]
+        if token not in supported:
+            hint = ", ".join(supported) if supported else "none"
+            raise ApiError(
+                400,
+                f"Step {step!r} is not supported for {pid}; supported steps: {hint}",
+                code="INVALID_REQUEST",
+                details=[{"path": ["step"], "message": f"Unsupported step {step!r}"}],
+            )
+        if pid not in self.connections:
+            raise ApiError(
+                400, f"{pid} is not connected: connect it before running {step!r}", code="INVALID_REQUEST"
+            )
+        config = body.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise ApiError(400, "config must be an object", code="INVALID_REQUEST")
+        config = config or {}
+        if token == "mappings":
+            if "mappings" not in config:
+                return {
+                    "provider": pid,
+                    "step": "mappings",
+                    "status": "config_required",
+                    "pipelines": [
+                        {
+                            "id": "default",
+                            "label": "Sales pipeline",
+                            "stages": ["qualification", "proposal", "closed won"],
+                        },
+                        {
+                            "id": "renewals",
+                            "label": "Renewals",
+                            "stages": ["upcoming", "negotiation", "renewed"],
+                        },
+                    ],
+                }
+            mappings = config["mappings"]
+            if not isinstance(mappings, list):
+                raise ApiError(400, "config.mappings must be a list", code="INVALID_REQUEST")
+            return {
+                "provider": pid,
+                "step": "mappings",
+                "status": "completed",
+                "mappingsSaved": len(mappings),
+            }
+        out = {
+            "provider": pid,
+            "step": "webhooks",
+            "status": "completed" if config.get("webhookSecret") else "manual_setup_required",
+            "webhookUrl": f"{base_url}/api/webhooks/{pid}/{self.org_id}",
+            "headers": {"Content-Type": "application/json"},
+            "requiredEvents": _WEBHOOK_EVENTS.get(pid, []),
+        }
+        return out

@@ -1,0 +1,214 @@
+"""Input specs of the public tools (see validation.py for the spec language).
+
+Written from the published tool input contracts: same field names, bounds, enums and defaults. Where a
+contract allows extra keys the spec does too (the gateway ignores them).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .dataset import BILLING_STATUSES, CHANNELS, FACT_STATUSES, FACT_TYPES, JOURNEY_STAGES
+
+Spec = dict[str, Any]
+
+SOURCE_TYPE_INPUTS = (
+    "EMAIL",
+    "CALL",
+    "CALENDAR_EVENT",
+    "SUPPORT_TICKET",
+    "OPPORTUNITY",
+    "SLACK",
+    "CRM",
+    "CRM_OPPORTUNITY",
+)
+SOURCE_TYPE_ALIASES = {"CRM": "OPPORTUNITY", "CRM_OPPORTUNITY": "OPPORTUNITY"}
+WINDOWS = ("7d", "14d", "30d", "90d")
+VIEWS = ("activity", "customers", "users", "revenue")
+
+_DT: Spec = {"type": "string", "datetime": True}
+_TRAIT_FILTERS: Spec = {
+    "type": "object",
+    "keys": re.compile(r"^[A-Za-z0-9_-]{1,100}$"),
+    "additional": {
+        "anyOf": [{"type": "string", "max": 500}, {"type": "number"}, {"type": "boolean"}],
+        "message": "Invalid input: expected a string (<=500 characters), number or boolean",
+    },
+}
+_LIMIT_1000: Spec = {"type": "number", "min": 1, "max": 1000}
+_LIMIT_100: Spec = {"type": "integer", "min": 1, "max": 100}
+_CURSOR: Spec = {"type": "string"}
+_DIRECTION: Spec = {"type": "string", "enum": ("asc", "desc")}
+_SOURCE_TYPES: Spec = {"type": "array", "items": {"type": "string", "enum": SOURCE_TYPE_INPUTS}}
+_JSON_VALUE: Spec = {"type": "any"}
+
+TOOL_INPUTS: dict[str, Spec] = {
+    "outlit_list_customers": {
+        "type": "object",
+        "props": {
+            "activatedSince": {"type": "string", "datetime": True},
+            "billingStatus": {"type": "string", "enum": BILLING_STATUSES},
+            "hasActivityInLast": {"type": "string", "enum": WINDOWS},
+            "noActivityInLast": {"type": "string", "enum": WINDOWS},
+            "mrrAbove": {"type": "number", "min": 0},
+            "mrrBelow": {"type": "number", "min": 0},
+            "traitFilters": _TRAIT_FILTERS,
+            "search": {"type": "string", "max": 500},
+            "ownerId": {"type": "string", "max": 500},
+            "ownerEmail": {"type": "string", "max": 500},
+            "hasOwner": {"type": "boolean"},
+            "limit": _LIMIT_1000,
+            "cursor": _CURSOR,
+            "orderBy": {"type": "string", "enum": ("last_activity_at", "first_seen_at", "name", "mrr_cents")},
+            "orderDirection": _DIRECTION,
+        },
+    },
+    "outlit_list_users": {
+        "type": "object",
+        "props": {
+            "journeyStage": {"type": "string", "enum": JOURNEY_STAGES},
+            "customerId": {"type": "string", "max": 500},
+            "traitFilters": _TRAIT_FILTERS,
+            "hasActivityInLast": {"type": "string", "pattern": re.compile(r"^\d+(d|h|m)$")},
+            "noActivityInLast": {"type": "string", "pattern": re.compile(r"^\d+(d|h|m)$")},
+            "search": {"type": "string", "max": 500},
+            "limit": _LIMIT_1000,
+            "cursor": _CURSOR,
+            "orderBy": {"type": "string", "enum": ("last_activity_at", "first_seen_at", "email")},
+            "orderDirection": _DIRECTION,
+        },
+    },
+    "outlit_list_workspace_users": {
+        "type": "object",
+        "props": {
+            "search": {"type": "string", "max": 500},
+            "role": {"type": "string", "max": 100},
+            "managerEmail": {"type": "string", "max": 500},
+            "hasOwnedCustomers": {"type": "boolean"},
+            "limit": _LIMIT_1000,
+            "cursor": _CURSOR,
+            "orderBy": {"type": "string", "enum": ("name", "email", "owned_customer_count")},
+            "orderDirection": _DIRECTION,
+        },
+    },
+    "outlit_get_customer": {
+        "type": "object",
+        "required": ("customer",),
+        "props": {
+            "customer": {"type": "string", "min": 1, "max": 500},
+            "include": {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "enum": ("users", "revenue", "recentTimeline", "behaviorMetrics", "enrichment"),
+                },
+            },
+            "timeframe": {"type": "string", "enum": WINDOWS},
+        },
+    },
+    "outlit_get_timeline": {
+        "type": "object",
+        "required": ("customer",),
+        "props": {
+            "customer": {"type": "string", "min": 1, "max": 200},
+            "channels": {"type": "array", "items": {"type": "string", "enum": CHANNELS}},
+            "eventTypes": {"type": "array", "items": {"type": "string"}},
+            "timeframe": {"type": "string", "enum": (*WINDOWS, "all")},
+            "startDate": _DT,
+            "endDate": _DT,
+            "limit": _LIMIT_1000,
+            "cursor": _CURSOR,
+        },
+    },
+    "outlit_list_facts": {
+        "type": "object",
+        "required": ("customer",),
+        "props": {
+            "customer": {"type": "string", "min": 1, "max": 500},
+            "status": {"type": "array", "items": {"type": "string", "enum": FACT_STATUSES}},
+            "sourceTypes": _SOURCE_TYPES,
+            "factTypes": {"type": "array", "items": {"type": "string", "enum": FACT_TYPES}},
+            "factCategories": {"type": "array", "items": {"type": "string", "enum": ("MEMORY", "CUSTOM")}},
+            "after": _DT,
+            "before": _DT,
+            "limit": _LIMIT_100,
+            "cursor": _CURSOR,
+        },
+    },
+    "outlit_get_fact": {
+        "type": "object",
+        "required": ("factId",),
+        "props": {
+            "factId": {"type": "string", "min": 1, "max": 500},
+            "include": {"type": "array", "items": {"type": "string", "min": 1, "max": 100}},
+        },
+    },
+    "outlit_get_source": {
+        "type": "object",
+        "required": ("sourceType", "sourceId"),
+        "props": {
+            "sourceType": {"type": "string", "enum": SOURCE_TYPE_INPUTS},
+            "sourceId": {"type": "string", "min": 1, "max": 500},
+            "limit": _LIMIT_100,
+            "cursor": {"type": "string", "min": 1, "max": 2000},
+        },
+    },
+    "outlit_list_sources": {
+        "type": "object",
+        "additional": False,
+        "props": {
+            "sourceType": {"type": "string", "enum": SOURCE_TYPE_INPUTS},
+            "customer": {"type": "string", "min": 1, "max": 200},
+            "after": _DT,
+            "before": _DT,
+            "participant": {"type": "string", "min": 1, "max": 500},
+            "provider": {"type": "string", "min": 1, "max": 200},
+            "hasTranscript": {"type": "boolean"},
+            "limit": _LIMIT_100,
+            "cursor": {"type": "string", "min": 1, "max": 2000},
+        },
+    },
+    "outlit_search_customer_context": {
+        "type": "object",
+        "required": ("query",),
+        "additional": False,
+        "props": {
+            "customer": {"type": "string", "min": 1, "max": 500, "nullable": True},
+            "query": {"type": "string", "min": 2, "max": 2000},
+            "topK": {"type": "integer", "min": 1, "max": 50},
+            "after": _DT,
+            "before": _DT,
+            "sourceTypes": _SOURCE_TYPES,
+        },
+    },
+    "outlit_query": {
+        "type": "object",
+        "required": ("sql",),
+        "props": {
+            "sql": {"type": "string", "min": 1, "max": 10000},
+            "limit": {"type": "integer", "min": 1, "max": 10000},
+        },
+    },
+    "outlit_schema": {
+        "type": "object",
+        "props": {"table": {"type": "string", "enum": VIEWS}},
+    },
+    "outlit_send_notification": {
+        "type": "object",
+        "required": ("title",),
+        "additional": False,
+        "props": {
+            "title": {"type": "string", "min": 1, "max": 160},
+            "payload": _JSON_VALUE,
+            "message": {"type": "string", "min": 1, "max": 1200},
+            "markdown": {"type": "string", "min": 1, "max": 20000},
+            "severity": {"type": "string", "enum": ("low", "medium", "high")},
+            "source": {"type": "string", "min": 1, "max": 120},
+            "subject": {"type": "string", "min": 1, "max": 240},
+            "destinations": {"type": "array", "items": {"type": "string", "min": 1, "max": 200}},
+        },
+    },
+}
+
+TOOL_NAMES = tuple(TOOL_INPUTS)

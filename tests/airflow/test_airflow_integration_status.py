@@ -1,0 +1,89 @@
+"""The one definition of done/waiting/failed shared by the sync sensor and its trigger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from outlit_provider.hooks.integration_status import (
+    evaluate_connect_status,
+    evaluate_sync_status,
+    parse_timestamp,
+)
+
+BOUND = datetime(2026, 4, 10, 18, 0, tzinfo=UTC)
+
+
+def resp(*syncs, status="connected"):
+    return {"provider": "stripe", "name": "Stripe", "category": "billing", "status": status, "syncs": list(syncs)}
+
+
+def sync(model, status="SUCCESS", last="2026-04-10T18:22:11.000Z", error=None):
+    return {"model": model, "status": status, "lastSyncedAt": last, "errorMessage": error}
+
+
+def check(response, **kw):
+    return evaluate_sync_status(response, provider="stripe", **kw)
+
+
+def test_all_models_fresh_is_success():
+    result = check(resp(sync("StripeCustomer"), sync("StripeInvoice")), synced_after=BOUND)
+    assert result.state == "success" and result.done
+    assert [s["model"] for s in result.details["syncs"]] == ["StripeCustomer", "StripeInvoice"]
+
+
+def test_boundary_is_inclusive():
+    assert check(resp(sync("A", last="2026-04-10T18:00:00Z")), synced_after=BOUND).state == "success"
+
+
+def test_stale_success_waits_and_says_why():
+    result = check(resp(sync("A", last="2026-04-09T00:00:00Z")), synced_after=BOUND)
+    assert result.state == "waiting" and "before 2026-04-10T18:00:00" in result.message
+
+
+def test_pending_waits_and_no_syncs_waits():
+    assert check(resp(sync("A", status="PENDING")), synced_after=BOUND).state == "waiting"
+    assert check(resp(), synced_after=BOUND).state == "waiting"
+
+
+def test_failed_model_fails_with_remote_error_text():
+    result = check(resp(sync("A"), sync("B", status="FAILED", error="token revoked")), synced_after=BOUND)
+    assert result.state == "failed" and "B: token revoked" in result.message
+
+
+def test_failure_of_an_unselected_model_is_ignored():
+    response = resp(sync("A"), sync("B", status="FAILED", error="x"))
+    assert check(response, models=["A"], synced_after=BOUND).state == "success"
+
+
+def test_not_connected_fails_at_once():
+    result = check(resp(status="not_connected"))
+    assert result.state == "failed" and "not connected" in result.message
+
+
+def test_unknown_model_fails_naming_the_known_ones():
+    result = check(resp(sync("StripeCustomer")), models=["StripeCustomr"])
+    assert result.state == "failed" and "StripeCustomer" in result.message
+
+
+def test_no_bound_accepts_any_success():
+    assert check(resp(sync("A", last=None))).state == "success"
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [("pending", "waiting"), ("connected", "success"), ("failed", "failed"), ("expired", "failed")],
+)
+def test_connect_session_states(status, state):
+    result = evaluate_connect_status({"status": status, "provider": "slack", "error": "denied"}, session_id="s1")
+    assert result.state == state
+    if state == "failed":
+        assert status in result.message
+
+
+def test_parse_timestamp_forms_and_errors():
+    assert parse_timestamp("2026-04-10T18:00:00Z", field_name="x") == BOUND
+    assert parse_timestamp(datetime(2026, 4, 10, 18), field_name="x") == BOUND
+    with pytest.raises(ValueError, match="synced_after"):
+        parse_timestamp("yesterday", field_name="synced_after")

@@ -1,0 +1,65 @@
+"""Fixtures for the client tests: a retry policy whose sleeps are recorded instead of slept."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+
+# importlib import mode puts no test directory on sys.path; the tests import their shared constants by name.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from outlit_client_testlib import BASE, KEY, NOW, PUBLIC, Sleeps
+
+from outlit_provider.client import AsyncOutlitClient, OutlitClient, RetryPolicy
+
+__all__ = ["BASE", "KEY", "NOW", "PUBLIC"]
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def policy(sleeps: Sleeps) -> RetryPolicy:
+    # random() == 1.0 makes full jitter hit its ceiling, so backoff values are exact.
+    return RetryPolicy(sleep=sleeps, async_sleep=sleeps.async_sleep, random=lambda: 1.0, clock=lambda: NOW)
+
+
+@pytest.fixture
+def make_client(policy: RetryPolicy) -> Iterator[Callable[..., OutlitClient]]:
+    made: list[OutlitClient] = []
+
+    def make(**kwargs: Any) -> OutlitClient:
+        kwargs.setdefault("retry", policy)
+        client = OutlitClient(
+            kwargs.pop("api_key", KEY), public_key=kwargs.pop("public_key", PUBLIC), **kwargs
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def make_async_client(policy: RetryPolicy) -> Callable[..., AsyncOutlitClient]:
+    def make(**kwargs: Any) -> AsyncOutlitClient:
+        kwargs.setdefault("retry", policy)
+        return AsyncOutlitClient(
+            kwargs.pop("api_key", KEY), public_key=kwargs.pop("public_key", PUBLIC), **kwargs
+        )
+
+    return make
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        yield router

@@ -1,0 +1,392 @@
+"""Ingest: per-event checks, uuids, batching within 100 events / 1 MB, rejections and resends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import respx
+from outlit_client_testlib import PUBLIC
+
+from outlit_provider.client import (
+    MAX_BATCH_BYTES,
+    OutlitPermissionError,
+    OutlitValidationError,
+    iter_event_batches,
+)
+from outlit_provider.client.events import prepare_event
+
+INGEST = f"/api/i/v1/{PUBLIC}/events"
+
+
+def ev(i: int = 0, **extra) -> dict:
+    return {
+        "type": "custom",
+        "url": "server://x",
+        "path": "/",
+        "eventName": f"e{i}",
+        "userId": f"u{i}",
+        **extra,
+    }
+
+
+def accept_all(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    return httpx.Response(200, json={"success": True, "processed": len(body["events"])})
+
+
+# --- per-event checks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "hint"),
+    [
+        ({"type": "pagevew", "url": "u", "path": "/"}, ["type"], "pageview"),
+        ({"type": "pageview", "path": "/"}, ["url"], "url"),
+        ({"type": "custom", "url": "u", "path": "/", "userId": "u"}, ["eventName"], "eventName"),
+        ({"type": "custom", "url": "u", "path": "/", "eventName": "x"}, ["email"], "identity"),
+        ({"type": "identify", "url": "u", "path": "/", "traits": {}}, ["email"], "email or userId"),
+        ({"type": "billing", "url": "u", "path": "/", "status": "paid"}, ["customerId"], "stripeCustomerId"),
+        (
+            {"type": "billing", "url": "u", "path": "/", "status": "gone", "customerId": "c"},
+            ["status"],
+            "churned",
+        ),
+        ({"type": "stage", "url": "u", "path": "/", "stage": "won"}, ["stage"], "activated"),
+        ({"type": "calendar", "url": "u", "path": "/", "provider": "zoom"}, ["provider"], "calendly"),
+        (
+            {
+                "type": "engagement",
+                "url": "u",
+                "path": "/",
+                "activeTimeMs": -1,
+                "totalTimeMs": 1,
+                "sessionId": str(uuid.uuid4()),
+            },
+            ["activeTimeMs"],
+            ">= 0",
+        ),
+        (
+            {
+                "type": "engagement",
+                "url": "u",
+                "path": "/",
+                "activeTimeMs": 1,
+                "totalTimeMs": 1,
+                "sessionId": "s1",
+            },
+            ["sessionId"],
+            "UUID",
+        ),
+        ({"type": "pageview", "url": "u", "path": "/", "uuid": "not-a-uuid"}, ["uuid"], "UUID"),
+        (
+            {"type": "pageview", "url": "u", "path": "/", "timestamp": "yesterday"},
+            ["timestamp"],
+            "milliseconds",
+        ),
+        ({"type": "pageview", "url": "u", "path": "/", "properties": [1]}, ["properties"], "object"),
+        ({"type": "pageview", "url": "u", "path": "/", "title": {1, 2}}, [], "JSON"),
+        ("not an event", [], "dict"),
+    ],
+)
+def test_invalid_events_are_named(event, path, hint) -> None:
+    rejection = prepare_event(event, 3)
+    assert rejection.__class__.__name__ == "EventRejection", rejection
+    assert rejection.index == 3 and rejection.path == path and rejection.client_side
+    assert hint in rejection.message
+
+
+def test_every_event_type_passes_with_its_required_fields() -> None:
+    session = str(uuid.uuid4())
+    events = [
+        {"type": "pageview", "url": "u", "path": "/"},
+        ev(),
+        {"type": "form", "url": "u", "path": "/", "formId": "f"},
+        {"type": "identify", "url": "u", "path": "/", "email": "a@b.co"},
+        {
+            "type": "engagement",
+            "url": "u",
+            "path": "/",
+            "activeTimeMs": 1,
+            "totalTimeMs": 2,
+            "sessionId": session,
+        },
+        {"type": "calendar", "url": "u", "path": "/", "provider": "cal.com"},
+        {"type": "stage", "url": "u", "path": "/", "stage": "activated"},
+        {"type": "billing", "url": "u", "path": "/", "status": "paid", "customerId": "c1"},
+    ]
+    prepared = [prepare_event(e, i) for i, e in enumerate(events)]
+    assert all(p.__class__.__name__ == "PreparedEvent" for p in prepared), prepared
+
+
+def test_uuid_is_kept_or_generated_and_input_not_mutated() -> None:
+    given = str(uuid.uuid4())
+    original = ev(uuid=given.upper())
+    kept = prepare_event(original)
+    assert kept.uuid == given and original["uuid"] == given.upper()
+    fresh = prepare_event(ev())
+    assert uuid.UUID(fresh.uuid).version == 4
+    assert prepare_event(ev(uuid=uuid.UUID(given))).uuid == given
+
+
+def test_batch_identity_satisfies_server_custom_events() -> None:
+    bare = {"type": "custom", "url": "u", "path": "/", "eventName": "x"}
+    assert prepare_event(bare, batch_identity=True).__class__.__name__ == "PreparedEvent"
+    assert prepare_event(bare, source="client").__class__.__name__ == "PreparedEvent"
+
+
+def test_datetime_timestamps_become_epoch_millis() -> None:
+    prepared = prepare_event(ev(timestamp=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert prepared.event["timestamp"] == 1767225600000
+
+
+# --- batching --------------------------------------------------------------------------------------------
+
+
+def test_batches_hold_at_most_100_events() -> None:
+    sizes = [len(b) for b in iter_event_batches(ev(i) for i in range(250))]
+    assert sizes == [100, 100, 50]
+
+
+def test_batches_stay_under_one_megabyte_of_body() -> None:
+    big = "x" * 30_000
+    batches = list(iter_event_batches(ev(i, properties={"blob": big}) for i in range(100)))
+    assert len(batches) > 1
+    for batch in batches:
+        body = json.dumps({"source": "server", "events": batch}, separators=(",", ":")).encode()
+        assert len(body) <= MAX_BATCH_BYTES
+    assert sum(len(b) for b in batches) == 100
+
+
+def test_batch_boundary_is_exact() -> None:
+    one = len(
+        json.dumps(prepare_event(ev(0, uuid=str(uuid.UUID(int=0)))).event, separators=(",", ":")).encode()
+    )
+    overhead = len(b'{"source":"server","events":[]}')
+    limit = overhead + 3 * one + 2  # exactly three events and their two commas
+    events = [ev(0, uuid=str(uuid.UUID(int=0))) for _ in range(7)]
+    assert [len(b) for b in iter_event_batches(events, max_bytes=limit)] == [3, 3, 1]
+
+
+def test_iter_event_batches_raises_on_invalid_event() -> None:
+    with pytest.raises(OutlitValidationError, match=r"events\.1\.type"):
+        list(iter_event_batches([ev(0), {"type": "nope", "url": "u", "path": "/"}]))
+
+
+def test_iter_event_batches_is_lazy() -> None:
+    consumed = []
+
+    def source():
+        for i in range(1000):
+            consumed.append(i)
+            yield ev(i)
+
+    first = next(iter(iter_event_batches(source())))
+    assert len(first) == 100 and len(consumed) <= 101
+
+
+# --- sending ---------------------------------------------------------------------------------------------
+
+
+def test_send_events_posts_batches_without_auth_header(api: respx.MockRouter, make_client) -> None:
+    route = api.post(INGEST).mock(side_effect=accept_all)
+    result = make_client().send_events((ev(i) for i in range(205)), customer_identity={"customerId": "c1"})
+    assert (result.accepted, result.rejected, result.requests, result.batches) == (205, [], 3, 3)
+    first = route.calls[0].request
+    assert "authorization" not in first.headers
+    body = json.loads(first.content)
+    assert body["source"] == "server" and body["customerIdentity"] == {"customerId": "c1"}
+    uuids = [e["uuid"] for call in route.calls for e in json.loads(call.request.content)["events"]]
+    assert len(set(uuids)) == 205
+
+
+def test_400_naming_events_drops_them_and_resends_the_rest(api: respx.MockRouter, make_client) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        events = json.loads(request.content)["events"]
+        bad = [
+            {"path": ["events", i, "eventName"], "message": "Reserved event name"}
+            for i, e in enumerate(events)
+            if e["eventName"] in ("e2", "e5")
+        ]
+        if bad:
+            return httpx.Response(400, json={"success": False, "message": "Invalid payload", "errors": bad})
+        return httpx.Response(200, json={"success": True, "processed": len(events)})
+
+    route = api.post(INGEST).mock(side_effect=handler)
+    events = [ev(i) for i in range(8)]
+    result = make_client().send_events(events)
+    assert result.accepted == 6
+    assert [(r.index, r.path, r.message) for r in result.rejected] == [
+        (2, ["eventName"], "Reserved event name"),
+        (5, ["eventName"], "Reserved event name"),
+    ]
+    assert route.call_count == 2
+    resent = json.loads(route.calls[1].request.content)["events"]
+    first = json.loads(route.calls[0].request.content)["events"]
+    assert [e["uuid"] for e in resent] == [e["uuid"] for i, e in enumerate(first) if i not in (2, 5)]
+
+
+def test_207_partial_success_reports_indexes(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        207,
+        json={"success": False, "processed": 2, "errors": [{"index": 1, "message": "Invalid event type"}]},
+    )
+    events = [ev(0), ev(1, uuid="00000000-0000-4000-8000-000000000001"), ev(2)]
+    result = make_client().send_events(events)
+    assert result.accepted == 2 and result.requests == 1
+    assert [(r.index, r.uuid, r.message) for r in result.rejected] == [
+        (1, "00000000-0000-4000-8000-000000000001", "Invalid event type")
+    ]
+
+
+def test_client_side_rejections_keep_caller_indexes_across_batches(
+    api: respx.MockRouter, make_client
+) -> None:
+    route = api.post(INGEST).mock(side_effect=accept_all)
+    events = [ev(i) for i in range(150)]
+    events[120] = {"type": "billing", "url": "u", "path": "/", "status": "paid"}
+    result = make_client().send_events(events)
+    assert result.accepted == 149 and [r.index for r in result.rejected] == [120]
+    assert route.call_count == 2
+
+
+def test_whole_request_error_index_minus_one_raises(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        403,
+        json={
+            "success": False,
+            "processed": 0,
+            "errors": [{"index": -1, "message": "Invalid or inactive tracking configuration"}],
+        },
+    )
+    with pytest.raises(OutlitPermissionError, match="public key"):
+        make_client().send_events([ev()])
+
+
+def test_207_with_whole_request_error_raises(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        207, json={"success": False, "processed": 0, "errors": [{"index": -1, "message": "bad config"}]}
+    )
+    with pytest.raises(OutlitValidationError, match="bad config"):
+        make_client().send_events([ev()])
+
+
+def test_400_not_naming_events_raises(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        400,
+        json={
+            "success": False,
+            "message": "Invalid payload",
+            "errors": [{"path": ["source"], "message": "bad"}],
+        },
+    )
+    with pytest.raises(OutlitValidationError, match="Invalid payload"):
+        make_client().send_events([ev()])
+
+
+def test_400_naming_events_outside_the_batch_raises(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        400,
+        json={
+            "success": False,
+            "message": "x",
+            "errors": [{"path": ["events", 9, "type"], "message": "bad"}],
+        },
+    )
+    with pytest.raises(OutlitValidationError, match="not in it"):
+        make_client().send_events([ev()])
+
+
+def test_429_and_5xx_are_retried_with_the_same_uuids(api: respx.MockRouter, make_client, sleeps) -> None:
+    route = api.post(INGEST)
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "1"}, json={"success": False, "message": "slow"}),
+        httpx.ReadTimeout("slow"),
+        httpx.Response(200, json={"success": True, "processed": 2}),
+    ]
+    result = make_client().send_events([ev(0), ev(1)])
+    assert result.accepted == 2 and result.retries == 2 and result.requests == 3
+    bodies = [json.loads(c.request.content)["events"] for c in route.calls]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert 1.0 in sleeps
+
+
+def test_send_batch_is_one_request_and_reports_resend(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(
+        400,
+        json={
+            "success": False,
+            "message": "x",
+            "errors": [{"path": ["events", 0, "email"], "message": "Invalid email"}],
+        },
+    )
+    result = make_client().send_batch([ev(0, email="bad"), ev(1), {"type": "nope"}])
+    assert result.accepted == 0 and result.resend == [1]
+    assert [(r.index, r.client_side) for r in result.rejected] == [(0, False), (2, True)]
+
+
+def test_send_batch_refuses_oversized_input(api: respx.MockRouter, make_client) -> None:
+    with pytest.raises(OutlitValidationError, match="send_events"):
+        make_client().send_batch([ev(i) for i in range(101)])
+    assert not api.calls
+
+
+def test_event_bigger_than_a_request_is_rejected_not_sent(api: respx.MockRouter, make_client) -> None:
+    route = api.post(INGEST).mock(side_effect=accept_all)
+    result = make_client().send_events([ev(0), ev(1, properties={"blob": "x" * MAX_BATCH_BYTES})])
+    assert result.accepted == 1 and result.rejected[0].index == 1 and "bytes" in result.rejected[0].message
+    assert route.call_count == 1
+
+
+def test_invalid_source_is_refused(make_client) -> None:
+    with pytest.raises(OutlitValidationError, match="source"):
+        make_client().send_events([ev()], source="browser")
+
+
+def test_rate_limit_headers_slow_the_next_request(api: respx.MockRouter, make_client, sleeps) -> None:
+    from outlit_client_testlib import NOW
+
+    api.post(INGEST).respond(
+        200,
+        json={"success": True, "processed": 100},
+        headers={
+            "X-RateLimit-Limit": "100",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(NOW + 1)),
+        },
+    )
+    make_client().send_events(ev(i) for i in range(200))
+    assert any(w >= 0.9 for w in sleeps), sleeps
+
+
+def test_async_send_events_with_concurrency(api: respx.MockRouter, make_async_client) -> None:
+    route = api.post(INGEST).mock(side_effect=accept_all)
+
+    async def run():
+        async with make_async_client() as client:
+            return await client.send_events((ev(i) for i in range(450)), concurrency=3)
+
+    result = asyncio.run(run())
+    assert result.accepted == 450 and result.batches == 5 and route.call_count == 5
+
+
+def test_async_send_batch_and_resend(api: respx.MockRouter, make_async_client) -> None:
+    route = api.post(INGEST)
+    route.side_effect = [
+        httpx.Response(
+            400,
+            json={"success": False, "message": "x", "errors": [{"path": ["events", 1], "message": "bad"}]},
+        ),
+        httpx.Response(200, json={"success": True, "processed": 1}),
+    ]
+
+    async def run():
+        async with make_async_client() as client:
+            return await client.send_events([ev(0), ev(1)])
+
+    result = asyncio.run(run())
+    assert result.accepted == 1 and [r.index for r in result.rejected] == [1]

@@ -1,0 +1,28 @@
+"""dlt test setup: make the shared helper module importable and keep dlt away from the user's ~/.dlt."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# importlib import mode does not put test directories on sys.path; dlt_helpers.py lives beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # dlt reads ./.dlt and ~/.dlt; a developer's own Outlit config must not leak into the tests
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt_data"))
+    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")
+    for name in (
+        "SOURCES__OUTLIT__API_KEY",
+        "SOURCES__OUTLIT__BASE_URL",
+        "OUTLIT_API_KEY",
+        "OUTLIT_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    yield

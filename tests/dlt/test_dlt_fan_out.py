@@ -1,0 +1,99 @@
+"""The bounded per-customer fan-out: ordering guarantees, failures and cancellation (no network)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from dlt_sources.outlit.concurrency import Done, Failed, Page, fan_out
+
+
+def _pages(task: int) -> Generator[list[dict[str, Any]], None, int]:
+    for page in range(task % 3 + 1):
+        yield [{"task": task, "page": page}]
+    yield []  # empty pages are dropped, not forwarded
+    return task * 10
+
+
+def test_every_task_ends_with_one_done_after_all_its_pages() -> None:
+    seen_done: set[int] = set()
+    pages: dict[int, int] = {}
+    results = {}
+    for message in fan_out(range(20), _pages, max_workers=4):
+        task = message.task
+        assert task not in seen_done, "a page arrived after its task finished"
+        if isinstance(message, Page):
+            assert message.rows
+            pages[task] = pages.get(task, 0) + 1
+        elif isinstance(message, Done):
+            seen_done.add(task)
+            results[task] = message.result
+        else:
+            pytest.fail(f"unexpected failure {message}")
+    assert seen_done == set(range(20))
+    assert pages == {t: t % 3 + 1 for t in range(20)}
+    assert results == {t: t * 10 for t in range(20)}
+
+
+def test_a_failing_task_is_reported_and_others_still_finish() -> None:
+    def fetch(task: int) -> Generator[list[dict[str, Any]], None, None]:
+        yield [{"task": task}]
+        if task == 3:
+            raise RuntimeError("customer 3 broke")
+
+    messages = list(fan_out(range(6), fetch, max_workers=2))
+    failed = [m for m in messages if isinstance(m, Failed)]
+    assert [m.task for m in failed] == [3]
+    assert str(failed[0].error) == "customer 3 broke"
+    assert {m.task for m in messages if isinstance(m, Done)} == {0, 1, 2, 4, 5}
+
+
+def test_at_most_max_workers_fetches_run_at_once() -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def fetch(task: int) -> Generator[list[dict[str, Any]], None, None]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            for i in range(5):
+                yield [{"task": task, "i": i}]
+        finally:
+            with lock:
+                running -= 1
+
+    assert sum(isinstance(m, Done) for m in fan_out(range(30), fetch, max_workers=3)) == 30
+    assert 1 <= peak <= 3
+
+
+def test_closing_the_consumer_stops_the_workers() -> None:
+    produced = 0
+    lock = threading.Lock()
+
+    def endless(task: int) -> Generator[list[dict[str, Any]], None, None]:
+        nonlocal produced
+        while True:
+            with lock:
+                produced += 1
+            yield [{"task": task}]
+
+    stream = fan_out(range(4), endless, max_workers=2)
+    for _ in range(10):
+        next(stream)
+    stream.close()  # must return: workers notice the stop flag instead of blocking on the full queue
+    with lock:
+        after_close = produced
+    # the bounded queue means workers got at most a few pages ahead of the consumer
+    assert after_close <= 10 + 2 * 2 + 2
+
+
+def test_no_tasks_and_bad_worker_count() -> None:
+    assert list(fan_out([], _pages, max_workers=2)) == []
+    with pytest.raises(ValueError, match="max_workers must be at least 1"):
+        list(fan_out([1], _pages, max_workers=0))

@@ -1,0 +1,134 @@
+"""``outlit_query_resource``: paging past the row cap, incremental windows and input errors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+from dlt_helpers import duckdb_pipeline, rows
+
+from dlt_sources.outlit import outlit_query_resource
+from dlt_sources.outlit.query import sql_literal
+from outlit_provider.client import OutlitClient
+
+ACTIVITY = "SELECT event_id, customer_id, occurred_at, event_name FROM activity"
+
+
+def _total(sb: Any) -> int:
+    with OutlitClient(sb.api_key, base_url=sb.base_url) as client:
+        return client.query("SELECT COUNT(*) AS n FROM activity").rows[0]["n"]
+
+
+def _query_calls(sb: Any) -> int:
+    return sb.stats()["tools"].get("outlit_query", 0)
+
+
+def test_keyset_pages_past_the_cap_with_nothing_lost_or_doubled(sandbox: Any, tmp_path: Path) -> None:
+    total = _total(sandbox)
+    page = 97
+    assert total > 3 * page, "the shared sandbox should hold several pages of activity"
+    resource = outlit_query_resource(
+        ACTIVITY, "activity_events", primary_key="event_id", page_size=page,
+        api_key=sandbox.api_key, base_url=sandbox.base_url,
+    )  # fmt: skip
+    pipeline = duckdb_pipeline(tmp_path)
+    calls = _query_calls(sandbox)
+    pipeline.run(resource)
+    assert rows(pipeline, "activity_events", "COUNT(*), COUNT(DISTINCT event_id)")[0] == (total, total)
+    # one call per page, plus at most one that finds the last page was exactly full
+    assert _query_calls(sandbox) - calls <= math.ceil(total / page) + 1
+
+
+def test_offset_pages_without_a_key_still_return_every_row(sandbox: Any, tmp_path: Path) -> None:
+    total = _total(sandbox)
+    resource = outlit_query_resource(
+        ACTIVITY, "activity_offset", page_size=113, api_key=sandbox.api_key, base_url=sandbox.base_url
+    )
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(resource)
+    assert rows(pipeline, "activity_offset", "COUNT(*), COUNT(DISTINCT event_id)")[0] == (total, total)
+    assert pipeline.default_schema.get_table("activity_offset")["write_disposition"] == "replace"
+
+
+def test_incremental_column_asks_only_for_new_rows(fresh_sandbox: Any, tmp_path: Path) -> None:
+    def resource() -> Any:
+        return outlit_query_resource(
+            ACTIVITY,
+            "activity_incremental",
+            incremental=dlt.sources.incremental("occurred_at", initial_value="2000-01-01T00:00:00Z"),
+            page_size=50,
+            api_key=fresh_sandbox.api_key,
+            base_url=fresh_sandbox.base_url,
+        )
+
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(resource())
+    first = _total(fresh_sandbox)
+    assert rows(pipeline, "activity_incremental", "COUNT(*)")[0][0] == first
+    changes = fresh_sandbox.advance(hours=2, events_per_customer=3, facts_per_customer=0, status_changes=0)
+    added = sum(len(ids) for ids in changes["events"].values())
+
+    pipeline.run(resource())
+    extracted = pipeline.last_trace.last_normalize_info.row_counts.get("activity_incremental", 0)
+    assert extracted == added, "only the rows after the cursor (boundary rows deduplicated) are loaded"
+    assert (
+        rows(pipeline, "activity_incremental", "COUNT(*), COUNT(DISTINCT event_id)")[0]
+        == (first + added,) * 2
+    )
+    assert pipeline.default_schema.get_table("activity_incremental")["write_disposition"] == "append"
+
+
+def test_merge_by_key_with_incremental_and_a_user_limit(sandbox: Any, tmp_path: Path) -> None:
+    resource = outlit_query_resource(
+        "SELECT customer_id, COUNT(*) AS events, MAX(occurred_at) AS last_at FROM activity GROUP BY 1",
+        "activity_per_customer",
+        primary_key="customer_id",
+        incremental="last_at",
+        page_size=5,
+        api_key=sandbox.api_key,
+        base_url=sandbox.base_url,
+    )
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(resource)
+    assert rows(pipeline, "activity_per_customer", "COUNT(*)")[0][0] == len(sandbox.dataset()["customers"])
+    assert pipeline.default_schema.get_table("activity_per_customer")["write_disposition"] == "merge"
+
+
+def test_unknown_key_column_names_the_columns(sandbox: Any, tmp_path: Path) -> None:
+    resource = outlit_query_resource(
+        ACTIVITY, "bad_key", primary_key="id", api_key=sandbox.api_key, base_url=sandbox.base_url
+    )
+    with pytest.raises(Exception, match=r"\"id\" not found|\[.id.\]"):
+        duckdb_pipeline(tmp_path).run(resource)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sql": " ", "name": "t"}, "sql must be a non-empty SELECT"),
+        ({"sql": ACTIVITY, "name": ""}, "name must be a non-empty table name"),
+        ({"sql": ACTIVITY, "name": "t", "page_size": 10001}, "page_size must be between 1 and 10000"),
+        ({"sql": ACTIVITY, "name": "t", "primary_key": [""]}, "primary_key must be a column name"),
+        ({"sql": ACTIVITY, "name": "t", "incremental": 5}, "incremental must be a column name"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        outlit_query_resource(api_key="ok_test", **kwargs)
+
+
+def test_missing_api_key_says_where_to_put_it() -> None:
+    with pytest.raises(ValueError, match="SOURCES__OUTLIT__API_KEY"):
+        outlit_query_resource(ACTIVITY, "t")
+
+
+def test_literals_are_quoted_and_timestamps_normalised() -> None:
+    assert sql_literal("it's") == "'it''s'"
+    assert sql_literal("2026-01-02T03:04:05.678Z") == "'2026-01-02 03:04:05.678000'"
+    assert sql_literal("2026-01-02T05:04:05+02:00") == "'2026-01-02 03:04:05.000000'"
+    assert sql_literal(3) == "3"
+    assert sql_literal(None) == "NULL"
+    assert sql_literal(True) == "TRUE"

@@ -1,0 +1,128 @@
+"""Postgres -> sandbox through SQLAlchemy URLs (psycopg2 and psycopg 3), and SqlToOutlitOperator."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rl_helpers import (
+    BAD_ROWS,
+    CREATE,
+    GOOD_ROWS,
+    MAPPING,
+    account_rows,
+    assert_exactly_once,
+    expected_dead_letters,
+    good_keys,
+    stored,
+)
+
+from outlit_provider.reverse_load import run_reverse_load
+
+
+def _load_postgres(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(CREATE.replace("TABLE accounts", f"TABLE {schema}.accounts"))
+        with con.cursor() as cur:
+            cur.executemany(f"INSERT INTO {schema}.accounts VALUES (%s, %s, %s, %s, %s, %s)", account_rows())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver", ["postgresql", "postgresql+psycopg"])
+def test_postgres_end_to_end(postgres_url: str, driver: str, client: Any, fresh_sandbox: Any) -> None:
+    import psycopg
+
+    schema = f"rl_{driver.replace('+', '_')}"
+    _load_postgres(postgres_url, schema)
+    url = postgres_url.replace("postgresql", driver, 1)
+    # small chunks: the server-side cursor is read in many round trips
+    first = run_reverse_load(
+        url, MAPPING, table=f"{schema}.accounts", client=client, schema=schema, chunk_size=40
+    )
+    bad = BAD_ROWS
+    assert (first.read, first.sent, first.rejected) == (GOOD_ROWS + bad, GOOD_ROWS, bad)
+    assert_exactly_once(stored(fresh_sandbox), good_keys())
+
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        reasons = {
+            k: (stage, field)
+            for k, stage, field in con.execute(
+                f"SELECT row_key, stage, field_path FROM {schema}._outlit_rejected"
+            )
+        }
+        con.execute(f"UPDATE {schema}.accounts SET plan = 'enterprise' WHERE account_id = 'acc_00007'")
+    assert reasons == expected_dead_letters()
+
+    again = run_reverse_load(url, MAPPING, table=f"{schema}.accounts", client=client, schema=schema)
+    assert (again.sent, again.unchanged, again.rejected) == (1, GOOD_ROWS + bad - 1, 0)
+    latest = stored(fresh_sandbox)[-1]
+    assert (latest["customerId"], latest["traits"]["plan"]) == ("acc_00007", "enterprise")
+
+
+@pytest.fixture
+def sqlite_conn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "warehouse.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute(CREATE.replace("DOUBLE PRECISION", "REAL"))
+        rows = [(*r[:5], r[5].isoformat()) for r in account_rows()]
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    return path
+
+
+def test_sql_to_outlit_operator_with_an_airflow_sqlite_connection(
+    sqlite_conn: Path, fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OUTLIT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "outlit",
+                "password": fresh_sandbox.api_key,
+                "extra": {"base_url": fresh_sandbox.base_url, "public_key": fresh_sandbox.public_key},
+            }
+        ),
+    )
+    op = SqlToOutlitOperator(
+        task_id="accounts_to_outlit",
+        conn_id="warehouse",
+        sql="SELECT * FROM accounts WHERE account_id NOT LIKE 'bad_%'",
+        mapping=MAPPING,
+    )
+    counts = op.execute(context={})
+    json.dumps(counts)  # the return value goes to XCom
+    assert (counts["read"], counts["sent"], counts["rejected"], counts["status"]) == (
+        GOOD_ROWS,
+        GOOD_ROWS,
+        0,
+        "success",
+    )
+    assert fresh_sandbox.api_key not in json.dumps(counts)
+    assert_exactly_once(stored(fresh_sandbox), good_keys())
+    # a task retry after success sends nothing
+    assert op.execute(context={})["sent"] == 0
+    with sqlite3.connect(sqlite_conn) as con:
+        assert con.execute("SELECT count(*) FROM _outlit_sync_ledger").fetchone() == (GOOD_ROWS,)
+        assert con.execute("SELECT status FROM _outlit_sync_runs").fetchall() == [("success",), ("success",)]
+
+
+def test_operator_rejects_a_non_sql_connection(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    with pytest.raises(ValueError, match="exactly one of sql= or table="):
+        SqlToOutlitOperator(task_id="t", conn_id="warehouse", mapping=MAPPING)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NOT_SQL", json.dumps({"conn_type": "outlit", "password": fresh_sandbox.api_key})
+    )
+    op = SqlToOutlitOperator(task_id="t", conn_id="not_sql", table="accounts", mapping=MAPPING)
+    with pytest.raises(Exception, match=r"DbApiHook|common-sql"):
+        op.execute(context={})
