@@ -6,11 +6,6 @@ UV_VERSION := 0.13.9
 comma := ,
 EXTRAS ?= airflow,dlt,pandas,postgres,sandbox,cli,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
-export AIRFLOW_HOME ?= $(CURDIR)/.airflow
-export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
-export AIRFLOW__CORE__UNIT_TEST_MODE ?= True
-export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
-
 .PHONY: venv demo test lint fmt bench lock clean
 
 venv: $(STAMP)

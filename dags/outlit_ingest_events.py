@@ -2,7 +2,7 @@
 
 Shows OutlitIngestEventsOperator fed from an upstream task's XCom. Event uuids are derived from the task
 run, so a retried task resends the same uuids and Outlit keeps one copy. For bulk loads from a warehouse
-table use ``SqlToOutlitOperator`` (see docs/reverse_load.md).
+table use ``SqlToOutlitOperator`` (see docs/reverse-load.md).
 
 Setup: ``outlit_default`` with the ingest public key in its ``public_key`` extra, e.g.
 ``AIRFLOW_CONN_OUTLIT_DEFAULT='outlit://:ok_...@app.outlit.ai?public_key=pk_...'``.
@@ -37,6 +37,7 @@ with DAG(
                 {
                     "type": "custom",
                     "eventName": "nightly_usage_report",
+                    "email": email,  # server-side events need an identity: email, userId or customerId
                     "properties": {"domain": domain},
                     **page,
                 }

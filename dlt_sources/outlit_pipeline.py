@@ -6,11 +6,13 @@ Each function runs on its own (``python -m dlt_sources.outlit_pipeline <name>``)
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import dlt
+from dlt.common.destination import TLoaderFileFormat
 from dlt.common.pipeline import LoadInfo
 
 from dlt_sources.outlit import outlit_query_resource, outlit_source
@@ -48,6 +50,20 @@ def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     return counts
 
 
+def fast_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
+    """The bulk-load format that is fastest on the pipeline's destination, or None for dlt's default.
+
+    dlt's default for DuckDB and PostgreSQL is SQL INSERT statements, which are an order of magnitude
+    slower on a first full load than Parquet (DuckDB) or COPY from CSV (PostgreSQL).
+    """
+    name = pipeline.destination.destination_name if pipeline.destination else ""
+    if name == "postgres":
+        return "csv"
+    if name in ("duckdb", "motherduck", "snowflake") and importlib.util.find_spec("pyarrow") is not None:
+        return "parquet"
+    return None
+
+
 def load_all(
     base_url: str | None = None,
     api_key: str | None = None,
@@ -68,7 +84,7 @@ def load_all(
     if api_key is not None:
         options["api_key"] = api_key
     pipeline = _pipeline(pipeline_name, destination, dataset_name, pipelines_dir)
-    pipeline.run(outlit_source(**options))
+    pipeline.run(outlit_source(**options), loader_file_format=fast_file_format(pipeline))
     return table_counts(pipeline)
 
 

@@ -26,6 +26,7 @@ from .tools import HANDLERS
 from .validation import validate
 
 Handler = Callable[[Request], Awaitable[Response]]
+_log = logging.getLogger("outlit_sandbox")
 _ids = itertools.count(1)
 
 
@@ -135,6 +136,9 @@ def create_app(state: SandboxState) -> Starlette:
                     response = await fn(request)
             except ApiError as err:
                 response = error_response(kind, err)
+            except Exception:  # a sandbox bug still answers in the documented 500 shape
+                _log.exception("unhandled error in %s", name)
+                response = error_response(kind, ApiError(500, "Internal server error", code="INTERNAL"))
             if fault == "drop":
                 return DroppedResponse()
             return response
@@ -294,13 +298,18 @@ def create_app(state: SandboxState) -> Starlette:
             )
         if not hmac.compare_digest(key.encode(), cfg.public_key.encode()):
             return reply({"success": False, "message": "Invalid or inactive tracking configuration"}, 403)
-        raw = await request.body()
-        if len(raw) > ingest_mod.MAX_BODY_BYTES:
+        declared = request.headers.get("content-length", "")
+        # Refuse an oversized body from its declared length, before reading it into memory.
+        raw = (
+            b"" if declared.isdigit() and int(declared) > ingest_mod.MAX_BODY_BYTES else await request.body()
+        )
+        size = int(declared) if not raw and declared.isdigit() else len(raw)
+        if size > ingest_mod.MAX_BODY_BYTES:
             store.rejected_requests += 1
             return reply(
                 {
                     "success": False,
-                    "message": f"Request body is {len(raw)} bytes; the limit is 1 MB: send fewer events",
+                    "message": f"Request body is {size} bytes; the limit is 1 MB: send fewer events",
                     "errors": [{"path": [], "message": "Request body exceeds 1 MB"}],
                 },
                 400,
@@ -415,7 +424,16 @@ def create_app(state: SandboxState) -> Starlette:
         for method, command in methods.items():
             name = f"{method} {path}"
             routes.append(Route(path, public(name, "platform", platform_handler(command)), methods=[method]))
-    return Starlette(routes=routes)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        message = {
+            404: f"No route {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }
+        return _json({"error": message.get(status, "Request failed")}, status, getattr(exc, "headers", None))
+
+    return Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
 
 
 def _next_month_ms(state: SandboxState) -> int:

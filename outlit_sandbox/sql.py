@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .state import SandboxState
 
 MAX_LIMIT = 10000
+QUERY_TIMEOUT_SECONDS = 20.0
 
 # name, DuckDB type, description  (kept in one place: table DDL and outlit_schema both derive from it)
 VIEWS: dict[str, dict[str, Any]] = {
@@ -182,6 +184,11 @@ def guard(sql: str) -> str:
 
 
 def _plain(value: Any) -> Any:
+    """A DuckDB value as JSON: timestamps in the API's ISO form, NaN/inf as null, anything exotic as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -189,18 +196,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else None
     if isinstance(value, bytes | bytearray):
         return value.hex()
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    if hasattr(value, "hex") and type(value).__name__ == "UUID":
-        return str(value)
-    return value
+    return str(value)  # UUID, time, timedelta (INTERVAL), ...
 
 
 def _naive(dt: datetime | None) -> datetime | None:
@@ -348,19 +351,26 @@ class SqlEngine:
 
         duck_sql = guard(sql)
         limit = max(1, min(int(limit), MAX_LIMIT))
+        # The outer LIMIT lets DuckDB stop early (a cross join must not materialise); order is kept.
+        bounded = f"SELECT * FROM ({duck_sql}) AS outlit_query LIMIT {limit + 1}"
         started = time.perf_counter()
-        with self._lock:
+        with self._lock:  # only to take a cursor: queries run concurrently with each other and with inserts
             if self._con is None:
                 raise RuntimeError("SqlEngine.sync() was not called")
             cur = self._con.cursor()
-            try:
-                cur.execute(duck_sql)
-                names = [d[0] for d in cur.description or ()]
-                rows = cur.fetchmany(limit + 1)
-            except duckdb.Error as err:
-                raise _unsafe(f"Query failed: {str(err).splitlines()[0]}") from None
-            finally:
-                cur.close()
+        watchdog = threading.Timer(QUERY_TIMEOUT_SECONDS, cur.interrupt)
+        watchdog.start()
+        try:
+            cur.execute(bounded)
+            names = [d[0] for d in cur.description or ()]
+            rows = cur.fetchall()
+        except duckdb.Error as err:
+            if time.perf_counter() - started >= QUERY_TIMEOUT_SECONDS:
+                raise _unsafe(f"Query timed out after {QUERY_TIMEOUT_SECONDS:.0f}s: narrow it down") from None
+            raise _unsafe(f"Query failed: {str(err).splitlines()[0]}") from None
+        finally:
+            watchdog.cancel()
+            cur.close()
         truncated = len(rows) > limit
         rows = rows[:limit]
         data = [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in rows]

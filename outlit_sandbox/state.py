@@ -31,7 +31,7 @@ class SandboxConfig:
     slow_seconds: float = 0.5  # how long a "slow answer" fault stalls
     retry_after: int = 1  # Retry-After seconds on injected 429/503
     ingest_rps: float = 100.0
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)  # never in reprs or logs
     public_key: str = ""
     plan_api_calls: int | None = None  # None: unlimited tool calls
     plan_limit_status: int = 429  # the spec allows 402 or 429 for an exhausted allowance

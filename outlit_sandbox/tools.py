@@ -6,6 +6,7 @@ precomputed dicts; handlers filter, order and slice them and copy only the publi
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 from collections.abc import Callable
@@ -459,7 +460,45 @@ def get_source(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
     source = state.dataset.sources.get((stype, args["sourceId"]))
     if source is None:
         raise not_found("Source", f"{stype}/{args['sourceId']}", "sourceId")
-    return _pick(source, SOURCE_KEYS)
+    out = _pick(source, SOURCE_KEYS)
+    if stype == "SLACK":
+        # Slack threads page their replies; other source types ignore limit/cursor, as documented.
+        replies = _slack_replies(source)
+        chunk, has_more, nxt = pagination.page(replies, args.get("cursor"), _limit(args), lambda r: r["id"])
+        out["record"] = {
+            **source["record"],
+            "replies": chunk,
+            "repliesPagination": {"hasMore": has_more, "nextCursor": nxt},
+        }
+    return out
+
+
+def _slack_replies(source: dict[str, Any]) -> list[dict[str, Any]]:
+    """The thread's replies, derived from the source id alone so they never shift other generated data."""
+    rng = random.Random(source["sourceId"])
+    people = [p for p in source["participants"] if p["email"]] or [{"email": None, "name": "Someone"}]
+    start = source["_ts"]
+    replies = []
+    for i in range(source["record"].get("replyCount", 0)):
+        author = rng.choice(people)
+        replies.append(
+            {
+                "id": f"{source['sourceId']}_r{i + 1}",
+                "author": author["name"],
+                "authorEmail": author["email"],
+                "text": rng.choice(
+                    (
+                        "Thanks, looking into it.",
+                        "Can we get an update?",
+                        "Done on our side.",
+                        "Following up with the team.",
+                        "That works for us.",
+                    )
+                ),
+                "postedAt": iso(start + timedelta(minutes=7 * (i + 1))),
+            }
+        )
+    return replies
 
 
 def list_sources(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:

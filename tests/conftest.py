@@ -5,10 +5,12 @@ Both listen on loopback only and are started by the tests themselves.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,6 +19,17 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Airflow reads its configuration once, when first imported, and several test areas import it: give the
+# whole session one isolated AIRFLOW_HOME with a sqlite metadata DB before any of them does.
+if "airflow" not in sys.modules:
+    _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="outlit-airflow-home-"))
+    atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+    os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ See ``docs/dlt.md`` for tables, columns, settings and destinations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +23,16 @@ from dlt.sources import DltResource
 from outlit_provider.client import OutlitClient
 
 from .concurrency import Done, Failed, Page, fan_out
+from .cursors import (
+    Fetch,
+    Window,
+    plan_facts,
+    plan_sources,
+    plan_timeline,
+    remember_facts,
+    remember_sources,
+    remember_timeline,
+)
 from .helpers import GONE, Rows, SharedClient, fact_pages, shape_customer, source_pages, timeline_pages
 from .query import outlit_query_resource
 from .settings import (
@@ -43,20 +52,9 @@ from .settings import (
     USERS_COLUMNS,
     WORKSPACE_USERS_COLUMNS,
 )
-from .timestamps import format_timestamp, latest, minus, parse_timestamp, to_timedelta
+from .timestamps import format_timestamp, parse_timestamp, to_timedelta
 
 __all__ = ["outlit_query_resource", "outlit_source"]
-
-
-@dataclass(frozen=True)
-class _Fetch:
-    """One per-customer request plan: what to ask for and what to remember once it succeeded."""
-
-    customer_id: str
-    start: str | None
-    end: str | None
-    activity: str | None = None
-    full: bool = False
 
 
 @dlt.source(name="outlit")
@@ -69,6 +67,7 @@ def outlit_source(
     lookback_hours: float = DEFAULT_LOOKBACK.total_seconds() / 3600,
     facts_full_refresh_hours: float = DEFAULT_FACTS_FULL_REFRESH.total_seconds() / 3600,
     max_workers: int = DEFAULT_MAX_WORKERS,
+    requests_per_second: float | None = None,
     skip_unchanged_customers: bool = True,
     include_sources: bool = False,
     timeout: float = 30.0,
@@ -88,7 +87,9 @@ def outlit_source(
         lookback_hours: Each run re-reads this much before every cursor to catch late-arriving records.
         facts_full_refresh_hours: How often each customer's facts are re-read in full, which is what
             catches a status change on a fact older than the look-back.
-        max_workers: Per-customer requests in flight at once (all share one client and its limiter).
+        max_workers: Per-customer requests in flight at once (all share one client).
+        requests_per_second: Pace every tool call of the run (all resources and workers together) to
+            this rate, e.g. your plan's limit; unpaced when omitted.
         skip_unchanged_customers: Do not ask for the timeline of a customer whose ``lastActivityAt`` has
             not moved since the last run. Late events of an otherwise idle customer then arrive with its
             next activity (within the look-back); set False to ask every customer on every run.
@@ -100,17 +101,26 @@ def outlit_source(
     facts_full_refresh = to_timedelta(facts_full_refresh_hours, field="facts_full_refresh_hours")
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a whole number >= 1 (1 = sequential), got {max_workers!r}")
+    if requests_per_second is not None and (
+        isinstance(requests_per_second, bool)
+        or not isinstance(requests_per_second, int | float)
+        or requests_per_second <= 0
+    ):
+        raise ValueError(
+            "requests_per_second must be a positive number (or omitted for no pacing), "
+            f"got {requests_per_second!r}"
+        )
     wanted = _customer_filter(customers)
     start = format_timestamp(parse_timestamp(start_date, field="start_date")) if start_date else None
     end = format_timestamp(parse_timestamp(end_date, field="end_date")) if end_date else None
     if start and end and start > end:
         raise ValueError(f"start_date ({start}) is after end_date ({end}); swap them or drop end_date")
-    backfill = end is not None
+    window = Window(start, end, lookback)
 
     if client is not None:
         if not isinstance(client, OutlitClient):
             raise ValueError(f"client must be an OutlitClient, got {type(client).__name__}")
-        shared = SharedClient(client=client)
+        shared = SharedClient(client=client, requests_per_second=requests_per_second)
     else:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError(
@@ -130,14 +140,20 @@ def outlit_source(
                 allow_insecure_http=allow_insecure_http,
             )
 
-        shared = SharedClient(build)
+        shared = SharedClient(build, requests_per_second=requests_per_second)
 
     def listing(tool: str, tool_input: dict[str, Any]) -> Iterator[Rows]:
         with shared.lease() as outlit:
-            for page in outlit.iter_pages(tool, tool_input):
+            for page in shared.paced(outlit.iter_pages(tool, tool_input)):
                 yield page.get("items") or []
 
-    @dlt.resource(name="customers", primary_key="id", write_disposition="merge", columns=CUSTOMERS_COLUMNS)
+    @dlt.resource(
+        name="customers",
+        primary_key="id",
+        write_disposition="merge",
+        columns=CUSTOMERS_COLUMNS,
+        parallelized=True,
+    )
     def customers_resource() -> Iterator[Rows]:
         # first_seen_at never changes, so pages stay stable while customers are active during the run
         unmatched = set(wanted or ())
@@ -152,22 +168,35 @@ def outlit_source(
                 f"Outlit: customers {sorted(unmatched)} from the `customers` setting were not found"
             )
 
-    @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USERS_COLUMNS)
+    @dlt.resource(
+        name="users", primary_key="id", write_disposition="merge", columns=USERS_COLUMNS, parallelized=True
+    )
     def users() -> Iterator[Rows]:
         for rows in listing(TOOL_LIST_USERS, {"orderBy": "first_seen_at", "orderDirection": "asc"}):
             if wanted is not None:
-                rows = [row for row in rows if row.get("customerId") in wanted]
+                rows = [
+                    row
+                    for row in rows
+                    if row.get("customerId") in wanted or row.get("customerDomain") in wanted
+                ]
             if rows:
                 yield rows
 
     @dlt.resource(
-        name="workspace_users", primary_key="id", write_disposition="merge", columns=WORKSPACE_USERS_COLUMNS
+        name="workspace_users",
+        primary_key="id",
+        write_disposition="merge",
+        columns=WORKSPACE_USERS_COLUMNS,
+        parallelized=True,
     )
     def workspace_users() -> Iterator[Rows]:
         yield from listing(TOOL_LIST_WORKSPACE_USERS, {"orderBy": "email", "orderDirection": "asc"})
 
     def run_per_customer(
-        plans: list[_Fetch], fetch: Any, state: dict[str, Any] | None, remember: Any
+        plans: list[Fetch],
+        fetch: Callable[[OutlitClient, Fetch], Generator[Rows, None, Any]],
+        state: dict[str, Any] | None,
+        remember: Callable[[dict[str, Any], Fetch, Any], None],
     ) -> Iterator[Rows]:
         if not plans:
             return
@@ -184,6 +213,10 @@ def outlit_source(
                     elif state is not None:
                         remember(state, message.task, message.result)
 
+    def state_of(key: str) -> dict[str, Any] | None:
+        # a backfill neither reads nor writes cursors
+        return None if window.backfill else dlt.current.resource_state().setdefault(key, {})
+
     @dlt.transformer(
         name="timeline",
         data_from=customers_resource,
@@ -192,30 +225,12 @@ def outlit_source(
         columns=TIMELINE_COLUMNS,
     )
     def timeline(customer_page: Rows) -> Iterator[Rows]:
-        state = None if backfill else dlt.current.resource_state().setdefault("customers", {})
-        plans = []
-        for customer in _as_rows(customer_page):
-            cid, activity = customer["id"], customer.get("lastActivityAt")
-            entry = state.get(cid) if state is not None else None
-            if backfill:
-                plans.append(_Fetch(cid, start, end))
-            elif entry is None:
-                plans.append(_Fetch(cid, start, None, activity))
-            elif skip_unchanged_customers and _same_time(entry.get("activity"), activity):
-                continue
-            else:
-                since = minus(entry["cursor"], lookback) if entry.get("cursor") else start
-                plans.append(_Fetch(cid, since, None, activity))
-
-        def remember(state: dict[str, Any], plan: _Fetch, cursor: str | None) -> None:
-            previous = state.get(plan.customer_id) or {}
-            state[plan.customer_id] = {
-                "cursor": latest(previous.get("cursor"), cursor),
-                "activity": plan.activity,
-            }
-
+        state = state_of("customers")
         yield from run_per_customer(
-            plans, lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end), state, remember
+            plan_timeline(_as_rows(customer_page), state, window, skip_unchanged_customers),
+            lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
+            state,
+            remember_timeline,
         )
 
     @dlt.transformer(
@@ -226,32 +241,13 @@ def outlit_source(
         columns=FACTS_COLUMNS,
     )
     def facts(customer_page: Rows) -> Iterator[Rows]:
-        state = None if backfill else dlt.current.resource_state().setdefault("customers", {})
+        state = state_of("customers")
         now = datetime.now(UTC)
-        plans = []
-        for customer in _as_rows(customer_page):
-            cid = customer["id"]
-            entry = state.get(cid) if state is not None else None
-            if backfill:
-                plans.append(_Fetch(cid, start, end))
-            elif (
-                entry is None
-                or now - parse_timestamp(entry["full_at"], field="full_at") >= facts_full_refresh
-            ):
-                plans.append(_Fetch(cid, start, None, full=True))
-            else:
-                basis = entry.get("cursor") or entry["full_at"]
-                plans.append(_Fetch(cid, minus(basis, lookback), None))
-
-        def remember(state: dict[str, Any], plan: _Fetch, cursor: str | None) -> None:
-            previous = state.get(plan.customer_id) or {}
-            state[plan.customer_id] = {
-                "cursor": latest(previous.get("cursor"), cursor),
-                "full_at": format_timestamp(now) if plan.full else previous["full_at"],
-            }
-
         yield from run_per_customer(
-            plans, lambda outlit, p: fact_pages(outlit, p.customer_id, p.start, p.end), state, remember
+            plan_facts(_as_rows(customer_page), state, window, facts_full_refresh, now),
+            lambda outlit, p: fact_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
+            state,
+            lambda state, plan, cursor: remember_facts(state, plan, cursor, now),
         )
 
     @dlt.resource(
@@ -263,32 +259,26 @@ def outlit_source(
     )
     def sources() -> Iterator[Rows]:
         # Without a customer filter one listing covers every customer (and records tied to none).
-        state = None if backfill else dlt.current.resource_state().setdefault("scopes", {})
-        scopes = sorted(wanted) if wanted is not None else ["*"]
-        plans = []
-        for scope in scopes:
-            cursor = (state or {}).get(scope)
-            since = start if backfill or cursor is None else minus(cursor, lookback)
-            plans.append(_Fetch(scope, since, end if backfill else None))
-
-        def remember(state: dict[str, Any], plan: _Fetch, cursor: str | None) -> None:
-            state[plan.customer_id] = latest(state.get(plan.customer_id), cursor)
-
+        state = state_of("scopes")
         yield from run_per_customer(
-            plans,
+            plan_sources(sorted(wanted) if wanted is not None else ["*"], state, window),
             lambda outlit, p: source_pages(
-                outlit, None if p.customer_id == "*" else p.customer_id, p.start, p.end
+                outlit, None if p.customer_id == "*" else p.customer_id, p.start, p.end, shared.paced
             ),
             state,
-            remember,
+            remember_sources,
         )
 
     @dlt.resource(
-        name="integrations", primary_key="id", write_disposition="replace", columns=INTEGRATIONS_COLUMNS
+        name="integrations",
+        primary_key="id",
+        write_disposition="replace",
+        columns=INTEGRATIONS_COLUMNS,
+        parallelized=True,
     )
     def integrations() -> Iterator[Rows]:
         with shared.lease() as outlit:
-            yield outlit.list_integrations()
+            yield shared.call(outlit.list_integrations)
 
     @dlt.transformer(
         name="integration_syncs",
@@ -301,7 +291,7 @@ def outlit_source(
         connected = [row["id"] for row in _as_rows(integration_page) if row.get("status") == "connected"]
         with shared.lease() as outlit:
             for provider in connected:
-                status = outlit.sync_status(provider)
+                status = shared.call(lambda p=provider: outlit.sync_status(p))
                 yield [{"provider": provider, **sync} for sync in status.get("syncs") or []]
 
     return (
@@ -333,9 +323,3 @@ def _customer_filter(customers: Sequence[str] | str | None) -> frozenset[str] | 
 
 def _as_rows(item: Any) -> Rows:
     return item if isinstance(item, list) else [item]
-
-
-def _same_time(seen: str | None, now: str | None) -> bool:
-    if seen is None or now is None:
-        return seen is now
-    return parse_timestamp(now, field="lastActivityAt") <= parse_timestamp(seen, field="lastActivityAt")

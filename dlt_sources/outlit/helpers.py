@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from outlit_provider.client import OutlitClient
+from dlt.common import logger
+
+from outlit_provider.client import OutlitClient, TokenBucket
 from outlit_provider.client.exceptions import OutlitNotFoundError
+from outlit_provider.client.ratelimit import RateLimiter
 
 from .settings import TOOL_GET_TIMELINE, TOOL_LIST_FACTS, TOOL_LIST_SOURCES
 from .timestamps import latest
 
 Rows = list[dict[str, Any]]
+T = TypeVar("T")
+
+Pacer = Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]]
 
 # Returned by a per-customer fetcher whose customer disappeared between the listing and the fetch.
 GONE = object()
@@ -27,7 +34,12 @@ class SharedClient:
     """
 
     def __init__(
-        self, factory: Callable[[], OutlitClient] | None = None, *, client: OutlitClient | None = None
+        self,
+        factory: Callable[[], OutlitClient] | None = None,
+        *,
+        client: OutlitClient | None = None,
+        requests_per_second: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         if factory is None and client is None:
             raise ValueError("SharedClient needs a client factory or a client")
@@ -36,6 +48,13 @@ class SharedClient:
         self._owned = client is None
         self._users = 0
         self._lock = threading.Lock()
+        # One bucket for every resource and worker thread of the run; the client's own limiter covers
+        # only the ingest route, so tool calls are paced here when the caller knows its plan's rate.
+        self._limiter = (
+            RateLimiter(TokenBucket(requests_per_second, burst=1.0), sleep=sleep)
+            if requests_per_second
+            else None
+        )
 
     @contextmanager
     def lease(self) -> Iterator[OutlitClient]:
@@ -54,12 +73,41 @@ class SharedClient:
                     self._client.close()
                     self._client = None
 
+    def call(self, request: Callable[[], T]) -> T:
+        """One paced request."""
+        if self._limiter is None:
+            return request()
+        self._limiter.acquire()
+        try:
+            return request()
+        finally:
+            self._limiter.release()
+
+    def paced(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Tool pages with a token taken before each request (each ``next`` of the client's page iterator).
+
+        A page without ``pagination.nextCursor`` is the last, so no token is spent on the ``next`` that
+        only finds the iterator exhausted.
+        """
+        if self._limiter is None:
+            yield from pages
+            return
+        more = True
+        while more:
+            try:
+                page = self.call(lambda: next(pages))
+            except StopIteration:
+                return
+            yield page
+            more = bool(isinstance(page, dict) and (page.get("pagination") or {}).get("nextCursor"))
+        yield from pages  # normally empty: the client stops where the cursor ends
+
     def __repr__(self) -> str:  # never show the client (and so nothing of its configuration)
         return f"SharedClient(open={self._client is not None}, users={self._users})"
 
 
 def timeline_pages(
-    client: OutlitClient, customer_id: str, start: str | None, end: str | None
+    client: OutlitClient, customer_id: str, start: str | None, end: str | None, pace: Pacer
 ) -> Generator[Rows, None, Any]:
     """Pages of one customer's events in ``[start, end]``; returns the latest ``occurredAt`` (or GONE)."""
     tool_input: dict[str, Any] = {"customer": customer_id}
@@ -71,8 +119,8 @@ def timeline_pages(
             tool_input["endDate"] = end
     cursor: str | None = None
     try:
-        for page in client.iter_pages(TOOL_GET_TIMELINE, tool_input):
-            rows = page.get("events") or []
+        for page in pace(client.iter_pages(TOOL_GET_TIMELINE, tool_input)):
+            rows = with_key(page.get("events") or [], "timeline", customer_id)
             for row in rows:
                 row["customer_id"] = customer_id
                 cursor = latest(cursor, row.get("occurredAt"))
@@ -83,7 +131,7 @@ def timeline_pages(
 
 
 def fact_pages(
-    client: OutlitClient, customer_id: str, after: str | None, before: str | None
+    client: OutlitClient, customer_id: str, after: str | None, before: str | None, pace: Pacer
 ) -> Generator[Rows, None, Any]:
     """Pages of one customer's facts; returns the latest detection time seen (or GONE)."""
     tool_input: dict[str, Any] = {"customer": customer_id}
@@ -93,8 +141,11 @@ def fact_pages(
         tool_input["before"] = before
     cursor: str | None = None
     try:
-        for page in client.iter_pages(TOOL_LIST_FACTS, tool_input):
-            rows = [shape_fact(row, customer_id) for row in page.get("facts") or []]
+        for page in pace(client.iter_pages(TOOL_LIST_FACTS, tool_input)):
+            rows = [
+                shape_fact(row, customer_id)
+                for row in with_key(page.get("facts") or [], "facts", customer_id)
+            ]
             for row in rows:
                 cursor = latest(latest(cursor, row.get("detectedAt")), row.get("lastDetectedAt"))
             yield rows
@@ -104,7 +155,7 @@ def fact_pages(
 
 
 def source_pages(
-    client: OutlitClient, customer: str | None, after: str | None, before: str | None
+    client: OutlitClient, customer: str | None, after: str | None, before: str | None, pace: Pacer
 ) -> Generator[Rows, None, Any]:
     """Pages of source records (all, or one customer's); returns the latest ``occurredAt`` seen (or GONE)."""
     tool_input: dict[str, Any] = {}
@@ -116,7 +167,7 @@ def source_pages(
         tool_input["before"] = before
     cursor: str | None = None
     try:
-        for page in client.iter_pages(TOOL_LIST_SOURCES, tool_input):
+        for page in pace(client.iter_pages(TOOL_LIST_SOURCES, tool_input)):
             rows = [shape_source(row) for row in page.get("items") or []]
             for row in rows:
                 cursor = latest(cursor, row.get("occurredAt"))
@@ -124,6 +175,16 @@ def source_pages(
     except OutlitNotFoundError:
         return GONE
     return cursor
+
+
+def with_key(rows: Rows, table: str, customer_id: str) -> Rows:
+    """Rows that have an ``id``; a row without one cannot be merged, so it is dropped with a warning."""
+    kept = [row for row in rows if isinstance(row, dict) and row.get("id")]
+    if len(kept) != len(rows):
+        logger.warning(
+            f"Outlit: dropped {len(rows) - len(kept)} {table} record(s) of {customer_id} that have no id"
+        )
+    return kept
 
 
 def shape_fact(row: dict[str, Any], customer_id: str) -> dict[str, Any]:

@@ -48,25 +48,22 @@ CUSTOMERS_COLUMNS: TTableSchemaColumns = {
     "current_mrr": {"data_type": "double", "nullable": True},
     "contact_count": {"data_type": "bigint", "nullable": True},
     "days_since_activity": {"data_type": "bigint", "nullable": True},
-    **_json("traits"),
 }
 
 USERS_COLUMNS: TTableSchemaColumns = {
     **_text("email", "name", "customer_id", "customer_name", "customer_domain", "journey_stage"),
-    **_ts("last_activity_at", "first_seen_at"),
+    **_ts("last_activity_at"),
     "days_since_activity": {"data_type": "bigint", "nullable": True},
-    **_json("traits"),
 }
 
 WORKSPACE_USERS_COLUMNS: TTableSchemaColumns = {
     **_text("email", "name", "title", "role", "manager_email", "territory", "linkedin_url"),
-    **_text("email", "name", "customer_id", "customer_name", "customer_domain", "journey_stage"),
     "owned_customer_count": {"data_type": "bigint", "nullable": True},
 }
 
 TIMELINE_COLUMNS: TTableSchemaColumns = {
     "customer_id": {"data_type": "text", "nullable": False},
-    "occurred_at": {"data_type": "timestamp", "nullable": False},
+    "occurred_at": {"data_type": "timestamp", "nullable": True},
     **_text("event_type", "event_name", "channel", "title", "summary", "contact", "source_type", "source_id"),
     **_json("metadata"),
 }
@@ -97,7 +94,7 @@ FACTS_COLUMNS: TTableSchemaColumns = {
     "permalink": {"data_type": "text", "nullable": True},
     **_text("assertion", "reasoning", "fact_type", "fact_category", "status", "priority", "severity"),
     **_text("metric_name", "metric_unit"),
-    **_json("evidence", "metadata"),
+    **_json("evidence"),
 }
 
 SOURCES_COLUMNS: TTableSchemaColumns = {

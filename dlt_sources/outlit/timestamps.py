@@ -36,10 +36,17 @@ def format_timestamp(value: datetime) -> str:
 
 
 def latest(current: str | None, candidate: Any) -> str | None:
-    """The later of a stored cursor and a row's timestamp, as a formatted string; ignores missing values."""
+    """The later of a stored cursor and a row's timestamp, as a formatted string.
+
+    Missing or unparseable values leave the cursor where it is: such a row is still loaded (dlt keeps an
+    unparseable value in a variant column) but must not stall or corrupt the incremental state.
+    """
     if candidate is None or candidate == "":
         return current
-    parsed = parse_timestamp(candidate, field="cursor value")
+    try:
+        parsed = parse_timestamp(candidate, field="cursor value")
+    except ValueError:
+        return current
     if current is None or parsed > parse_timestamp(current, field="cursor value"):
         return format_timestamp(parsed)
     return current

@@ -211,11 +211,12 @@ class Core:
         retryable = info["retryable"]
         if retryable is None:
             retryable = status in self.policy.statuses or cls in (OutlitServerError, OutlitRateLimitError)
-        # A 5xx may come after the server acted; only an explicit "retryable" from Outlit clears that doubt.
-        ambiguous = status >= 500 and info["retryable"] is not True
+        # A 500/502/504 may come after the server acted; only an explicit "retryable" from Outlit clears that
+        # doubt. A 503 means the request was not handled (RFC 9110), so even a write may be sent again.
+        ambiguous = status >= 500 and status != 503 and info["retryable"] is not True
         hint = ""
         if status == 401:
-            hint = " (check the API key: OUTLIT_API_KEY or the connection's password)"
+            hint = " (check the Outlit API key, e.g. OUTLIT_API_KEY)"
         elif status == 403 and call.ingest:
             hint = " (check the public key and the domains allowed in Outlit's tracking settings)"
         return cls(

@@ -7,6 +7,7 @@ turns a connection into a client and owns the status checks the sensor and trigg
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -71,11 +72,7 @@ class OutlitHook(BaseHook):
             overrides["timeout"] = self.timeout
         if self.max_retries is not None:
             overrides["max_retries"] = self.max_retries
-        if not overrides:
-            return settings
-        from dataclasses import replace
-
-        return replace(settings, **overrides)
+        return replace(settings, **overrides) if overrides else settings
 
     def get_settings(self) -> ConnectionSettings:
         """Resolve the connection (sync; worker side) into validated client settings."""

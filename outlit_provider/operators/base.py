@@ -24,7 +24,12 @@ class OutlitBaseOperator(BaseOperator):
     def __init__(self, *, outlit_conn_id: str = OutlitHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outlit_conn_id = outlit_conn_id
-        self._stop = threading.Event()
+
+    @cached_property
+    def _stop(self) -> threading.Event:
+        # Created on first use, not in __init__: DAG code deep-copies operators (mapping, subsets) and a lock
+        # cannot be copied.
+        return threading.Event()
 
     @cached_property
     def hook(self) -> OutlitHook:

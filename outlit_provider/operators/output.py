@@ -7,6 +7,7 @@ URL's user part or the object-storage defaults) is written through Airflow's obj
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +29,17 @@ def open_output(path: str) -> Iterator[IO[bytes]]:
         with target.open("wb") as handle:
             yield handle
     else:
+        # Write beside the target and rename at the end: a crash or kill mid-export never leaves a
+        # half-written file where a downstream task (or a retry's reader) would take it for complete.
         local = Path(path).expanduser()
         local.parent.mkdir(parents=True, exist_ok=True)
-        with local.open("wb") as handle:
-            yield handle
+        partial = local.with_name(f".{local.name}.partial")
+        try:
+            with partial.open("wb") as handle:
+                yield handle
+            os.replace(partial, local)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def _json_default(value: Any) -> Any:

@@ -47,7 +47,15 @@ def register(subparsers: Any) -> None:
         "--chunk-size", type=int, default=5_000, help="rows read per round trip (default 5000)"
     )
     parser.add_argument(
-        "--max-in-flight", type=int, default=4, help="ingest requests in flight at once (default 4)"
+        "--max-in-flight",
+        type=int,
+        default=16,
+        help="ingest requests in flight at once (default 16; the rate limit applies either way)",
+    )
+    parser.add_argument(
+        "--retry-rejected",
+        action="store_true",
+        help="try again rows an earlier run dead-lettered, even if they have not changed",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     conn = parser.add_argument_group("Outlit connection (default: OUTLIT_* environment variables)")
@@ -91,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
                 schema=args.schema,
                 chunk_size=args.chunk_size,
                 max_in_flight=args.max_in_flight,
+                retry_rejected=args.retry_rejected,
             )
     except ReverseLoadError as exc:
         _print_summary(exc.result.as_dict(), as_json=args.json)
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+        # A mapping that does not fit the source is bad input, not a failed delivery.
+        return EXIT_BAD_INPUT if isinstance(exc.__cause__, MappingError) else EXIT_RUN_FAILED
     except (MappingError, ValueError, TypeError, FileNotFoundError) as exc:
         return _fail_input(exc)
     _print_summary(result.as_dict(), as_json=args.json)

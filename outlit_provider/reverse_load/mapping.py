@@ -40,14 +40,14 @@ class MappingError(ValueError):
     """A mapping that cannot produce valid events; the message names the mapping field and the fix."""
 
 
-class Literal_(BaseModel):
+class Constant(BaseModel):
     """A constant value for an event field, written ``{value: ...}`` in a mapping."""
 
     model_config = ConfigDict(extra="forbid")
     value: str | int | float | bool
 
 
-FieldSource = str | Literal_
+FieldSource = str | Constant
 """A column name, or ``{value: ...}`` for a constant."""
 
 
@@ -201,7 +201,7 @@ class EventMapping(BaseModel):
                     f"fields.{name} is not a field of '{et}' events; allowed: {', '.join(sorted(allowed))}"
                 )
             enum = ENUMS.get((et, name))
-            if isinstance(source, Literal_) and enum and source.value not in enum:
+            if isinstance(source, Constant) and enum and source.value not in enum:
                 raise ValueError(f"fields.{name}: {source.value!r} is not one of {', '.join(enum)}")
         for name in REQUIRED_TYPE_FIELDS.get(et, ()):
             if name not in self.fields:
@@ -264,6 +264,20 @@ class EventMapping(BaseModel):
             for out, col in self.object_columns(obj).items():
                 refs.setdefault(col, f"{obj}.{out}")
         return refs
+
+    def resolve_columns(self, columns: Iterable[str]) -> list[str]:
+        """The source's column names, spelled as the mapping spells them where only case differs.
+
+        Snowflake and Oracle report unquoted names in upper case; a mapping written in lower case should
+        still find them.
+        """
+        available = list(columns)
+        wanted = {c.lower(): c for c in self.referenced_columns()}
+        lowered = [c.lower() for c in available]
+        return [
+            wanted[low] if c not in wanted.values() and low in wanted and lowered.count(low) == 1 else c
+            for c, low in zip(available, lowered, strict=True)
+        ]
 
     def check_columns(self, columns: Iterable[str]) -> None:
         """Fail with one clear message if the source lacks any column the mapping reads."""

@@ -23,9 +23,9 @@ from outlit_provider.reverse_load.mapping import (
     OBJECT_WIRE_NAMES,
     REQUIRED_TYPE_FIELDS,
     SHARED_FIELDS,
+    Constant,
     EventMapping,
     FieldKind,
-    Literal_,
     required_identity,
     type_fields,
 )
@@ -127,7 +127,7 @@ class RowMapper:
                     kind = FieldKind.EMAIL if wire == "email" else FieldKind.STRING
                     event[wire] = _convert(value, kind, wire)
         for name, source in m.fields.items():
-            value = source.value if isinstance(source, Literal_) else row.get(source)
+            value = source.value if isinstance(source, Constant) else row.get(source)
             if value is None:
                 continue
             converted = _convert(value, self._type_kinds[name], name)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from outlit_provider.client.events import (
     EventRejection,
@@ -35,11 +35,23 @@ from outlit_provider.reverse_load.rows import (
     row_as_json,
     row_hash,
 )
-from outlit_provider.reverse_load.warehouse import DeadLetter, LedgerEntry, Warehouse, quote_table
+from outlit_provider.reverse_load.warehouse import (
+    DeadLetter,
+    LedgerEntry,
+    Warehouse,
+    quote_table,
+    redact_url_password,
+)
+
+if TYPE_CHECKING:
+    from outlit_provider.client import OutlitClient
 
 log = logging.getLogger("outlit_provider.reverse_load")
 
 Mode = Literal["changed", "all"]
+# Enough requests in flight to reach the 100 requests/s limit at ~150 ms per round trip; the client's
+# shared limiter keeps the rate itself in check.
+DEFAULT_MAX_IN_FLIGHT = 16
 
 
 @dataclass
@@ -88,11 +100,12 @@ def run_reverse_load(
     table: str | None = None,
     sql: str | None = None,
     mode: Mode = "changed",
-    client: Any = None,
+    client: OutlitClient | None = None,
     schema: str | None = None,
     chunk_size: int = 5_000,
-    max_in_flight: int = 4,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     event_source: str = "server",
+    retry_rejected: bool = False,
 ) -> SyncResult:
     """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
 
@@ -100,6 +113,9 @@ def run_reverse_load(
     :class:`Warehouse`. ``client`` defaults to ``OutlitClient.from_env()``. Bookkeeping tables are created in
     ``schema`` (default: the connection's default schema). Raises :class:`ReverseLoadError` if the run
     stops early; everything delivered before that is in the ledger and will not be sent again.
+
+    Rows dead-lettered by an earlier run are skipped while they stay unchanged; ``retry_rejected=True``
+    tries them again (say, after Outlit relaxed a rule).
     """
     event_mapping = load_mapping(mapping)
     if mode not in ("changed", "all"):
@@ -119,6 +135,7 @@ def run_reverse_load(
     warehouse = Warehouse.open(source, schema=schema)
     try:
         run = _Run(warehouse, client, event_mapping, sync_name, mode, chunk_size, max_in_flight, event_source)
+        run.retry_rejected = retry_rejected
         return run.execute(query)
     finally:
         if owns_warehouse:
@@ -131,7 +148,7 @@ class _Run:
     def __init__(
         self,
         warehouse: Warehouse,
-        client: Any,
+        client: OutlitClient,
         mapping: EventMapping,
         sync_name: str,
         mode: Mode,
@@ -147,6 +164,7 @@ class _Run:
         self.chunk_size = chunk_size
         self.max_in_flight = max_in_flight
         self.event_source = event_source
+        self.retry_rejected = False
         self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
         # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
         self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
@@ -159,13 +177,14 @@ class _Run:
             self.recorder = Recorder(self.wh, sync_name=self.result.sync_name, run_id=self.result.run_id)
             try:
                 columns, chunks = self.wh.read(query, self.chunk_size)
+                columns = self.mapping.resolve_columns(columns)
                 self.mapping.check_columns(columns)
                 self._send_all(self._events(columns, chunks))
             finally:
                 self.recorder.close()  # commit every accepted batch, also when the run fails
         except BaseException as exc:
             self.result.status = "failed"
-            self.result.error = f"{type(exc).__name__}: {exc}"[:2000]
+            self.result.error = redact_url_password(f"{type(exc).__name__}: {exc}")[:2000]
             self.result.duration_s = time.monotonic() - started
             self._finish()
             if isinstance(exc, Exception):
@@ -213,35 +232,40 @@ class _Run:
             dead: list[DeadLetter] = []
             for key, row in zip(keys, rows, strict=True):
                 previous = ledger.get(key)
+                prior_uuid = previous.event_uuid if previous else ""
+                # An earlier outcome for the same content stands, unless this run resends everything or
+                # was asked to try previously rejected rows again.
+                settled = (
+                    previous is not None
+                    and self.mode == "changed"
+                    and not (self.retry_rejected and previous.status == "rejected")
+                )
                 try:
                     mapped = self.mapper.map(row, key)
                 except RowRejected as exc:
                     as_json = row_as_json(row)
                     digest = row_hash(as_json)
-                    if previous and previous[0] == digest and self.mode == "changed":
+                    if settled and previous and previous.content_hash == digest:
                         self.result.unchanged += 1  # dead-lettered by an earlier run and not fixed since
                         continue
                     self.result.rejected += 1
                     dead.append(DeadLetter(key, "local", exc.reason, exc.field, None, as_json))
-                    entries.append(LedgerEntry(key, digest, previous[1] if previous else "", "rejected"))
+                    entries.append(LedgerEntry(key, digest, prior_uuid, "rejected"))
                     continue
-                if previous and previous[0] == mapped.content_hash:
-                    if self.mode == "changed":
+                if previous and previous.content_hash == mapped.content_hash:
+                    if settled:
                         self.result.unchanged += 1
                         continue
-                    # Same version as delivered before: same uuid, so Outlit keeps one copy.
-                    mapped.event["uuid"] = previous[1] or event_uuid(sync, key, mapped.content_hash)
+                    # Same version as recorded before: same uuid, so Outlit keeps one copy.
+                    mapped.event["uuid"] = prior_uuid or event_uuid(sync, key, mapped.content_hash)
                 else:
-                    prior = previous[1] if previous else ""
-                    mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior)
+                    mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior_uuid)
                 checked = prepare_event(mapped.event, source=self.event_source)
                 if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
                     self.result.rejected += 1
                     path = field_path(checked.path)
                     dead.append(DeadLetter(key, "local", checked.message, path, None, row_as_json(row)))
-                    entries.append(
-                        LedgerEntry(key, mapped.content_hash, previous[1] if previous else "", "rejected")
-                    )
+                    entries.append(LedgerEntry(key, mapped.content_hash, prior_uuid, "rejected"))
                     continue
                 mapped.event = checked.event
                 if mapped.event["uuid"] in self.pending:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 LEDGER_TABLE = "_outlit_sync_ledger"
 REJECTED_TABLE = "_outlit_rejected"
@@ -46,6 +46,12 @@ _UPSERT_DIALECTS = {"duckdb", "postgresql", "sqlite"}
 _ARRAY_DIALECTS = {"duckdb", "postgresql"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
 _LOOKUP_CHUNK = 500  # stays under every driver's bound-parameter limit
+
+
+class LedgerState(NamedTuple):
+    content_hash: str
+    event_uuid: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,7 @@ class Warehouse:
         if isinstance(source, Warehouse):
             return source
         mod = type(source).__module__
-        if mod.startswith("duckdb"):
+        if mod.lstrip("_").startswith("duckdb"):
             return cls(source.cursor, dialect="duckdb", schema=schema)
         if mod.startswith("sqlalchemy"):
             return cls._from_engine(source, schema=schema)
@@ -126,7 +132,7 @@ class Warehouse:
             try:
                 engine = sa.create_engine(source)
             except Exception as exc:
-                raise ValueError(f"cannot open warehouse URL: {_redact(str(exc))}") from None
+                raise ValueError(f"cannot open warehouse URL: {redact_url_password(str(exc))}") from None
             return cls._from_engine(engine, schema=schema, dispose=True)
         raise TypeError(
             f"cannot read rows from a {type(source).__name__}; pass a DuckDB file path, a SQLAlchemy URL "
@@ -214,18 +220,19 @@ class Warehouse:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns.format(**types)})")
         self._commit()
 
-    def ledger_lookup(self, sync_name: str, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """(content hash, event uuid) last recorded for each of ``keys``; absent keys were never seen."""
-        found: dict[str, tuple[str, str]] = {}
+    def ledger_lookup(self, sync_name: str, keys: Sequence[str]) -> dict[str, LedgerState]:
+        """What was last recorded for each of ``keys``; absent keys were never seen."""
+        found: dict[str, LedgerState] = {}
         cur = self._writer.cursor()
         select = (
-            f"SELECT row_key, content_hash, event_uuid FROM {self.table(LEDGER_TABLE)} WHERE sync_name = "
+            f"SELECT row_key, content_hash, event_uuid, status FROM {self.table(LEDGER_TABLE)} "
+            "WHERE sync_name = "
         )
         if self.dialect in _ARRAY_DIALECTS and keys:
             # One round trip per chunk: the keys travel as a single array parameter.
             membership = "row_key IN (SELECT unnest(?))" if self.dialect == "duckdb" else "row_key = ANY(?)"
             cur.execute(*self._sql(f"{select}? AND {membership}", [sync_name, list(keys)]))
-            found.update((k, (h, u)) for k, h, u in cur.fetchall())
+            found.update((k, LedgerState(h, u, st)) for k, h, u, st in cur.fetchall())
             self._end_read()
             return found
         for start in range(0, len(keys), _LOOKUP_CHUNK):
@@ -233,12 +240,12 @@ class Warehouse:
             marks = ", ".join(["?"] * len(part))
             cur.execute(
                 *self._sql(
-                    f"SELECT row_key, content_hash, event_uuid FROM {self.table(LEDGER_TABLE)} "
+                    f"SELECT row_key, content_hash, event_uuid, status FROM {self.table(LEDGER_TABLE)} "
                     f"WHERE sync_name = ? AND row_key IN ({marks})",
                     [sync_name, *part],
                 )
             )
-            found.update((k, (h, u)) for k, h, u in cur.fetchall())
+            found.update((k, LedgerState(h, u, st)) for k, h, u, st in cur.fetchall())
         self._end_read()
         return found
 
@@ -440,6 +447,6 @@ class Warehouse:
             self._writer.commit()
 
 
-def _redact(text: str) -> str:
+def redact_url_password(text: str) -> str:
     """Drop any password from a URL that a driver echoes in an error message."""
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)

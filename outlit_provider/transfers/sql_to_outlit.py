@@ -10,6 +10,7 @@ from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
 from outlit_provider.hooks.outlit import OutlitHook
 from outlit_provider.reverse_load import EventMapping, Warehouse, load_mapping, run_reverse_load
+from outlit_provider.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,10 +37,18 @@ class SqlToOutlitOperator(BaseSQLOperator):
     :param outlit_conn_id: the ``outlit`` connection (needs the public key extra).
     :param mode: ``"changed"`` (default) or ``"all"``.
     :param bookkeeping_schema: schema for the ``_outlit_*`` tables (default: the connection's).
+    :param retry_rejected: try again rows an earlier run dead-lettered, even if unchanged.
     :param fail_on_rejected: fail the task (after recording everything) if any row was dead-lettered.
     """
 
-    template_fields: Sequence[str] = ("sql", "table", "mapping", "mode", "bookkeeping_schema")
+    template_fields: Sequence[str] = (
+        *BaseSQLOperator.template_fields,
+        "sql",
+        "table",
+        "mapping",
+        "mode",
+        "bookkeeping_schema",
+    )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "mapping": "json"}
     ui_color = "#f0e4ff"
@@ -55,7 +64,8 @@ class SqlToOutlitOperator(BaseSQLOperator):
         mode: str = "changed",
         bookkeeping_schema: str | None = None,
         chunk_size: int = 5_000,
-        max_in_flight: int = 4,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        retry_rejected: bool = False,
         fail_on_rejected: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -74,6 +84,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
         self.bookkeeping_schema = bookkeeping_schema
         self.chunk_size = chunk_size
         self.max_in_flight = max_in_flight
+        self.retry_rejected = retry_rejected
         self.fail_on_rejected = fail_on_rejected
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -91,6 +102,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
                     client=client,
                     chunk_size=self.chunk_size,
                     max_in_flight=self.max_in_flight,
+                    retry_rejected=self.retry_rejected,
                 )
         finally:
             warehouse.close()

@@ -1,28 +1,17 @@
 """Airflow test setup: an isolated AIRFLOW_HOME with a sqlite metadata DB, and an ``outlit_default``
 connection pointed at a sandbox through ``AIRFLOW_CONN_OUTLIT_DEFAULT``.
 
-Airflow reads its configuration when first imported, so the environment is set at import time of this
-conftest, before any test module (or the provider package) imports Airflow.
+The Airflow environment itself (AIRFLOW_HOME, sqlite DB, no examples) is set by the root conftest, before
+any test area imports Airflow.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-_HOME = Path(tempfile.mkdtemp(prefix="outlit-airflow-home-"))
-if "airflow" not in sys.modules:
-    os.environ["AIRFLOW_HOME"] = str(_HOME)
-    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[2] / "dags")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

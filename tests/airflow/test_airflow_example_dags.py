@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,9 @@ def example_bag():
     return DagBag(dag_folder=str(DAGS_DIR))
 
 
-def test_dag_test_customer_export_against_sandbox(airflow_db, outlit_conn, example_bag, monkeypatch, tmp_path):
+def test_dag_test_customer_export_against_sandbox(
+    airflow_db, outlit_conn, example_bag, monkeypatch, tmp_path
+):
     monkeypatch.setenv("AIRFLOW_VAR_OUTLIT_EXPORT_DIR", str(tmp_path))
     dag = example_bag.get_dag("outlit_customer_export")
     dag_run = dag.test()
@@ -64,10 +67,31 @@ def test_dag_test_integration_sync_with_deferral(airflow_db, fresh_conn, example
     monkeypatch.setenv(
         "AIRFLOW_CONN_STRIPE_FOR_OUTLIT", json.dumps({"conn_type": "generic", "password": "rk_test_stripe_1"})
     )
+    from outlit_provider.hooks.outlit import OutlitHook
+
+    # Start disconnected so the DAG really connects and the sensor sees PENDING first and defers.
+    with OutlitHook().get_client() as client:
+        client.disconnect_integration("stripe")
     dag = example_bag.get_dag("outlit_integration_sync")
-    for task in dag.tasks:
-        if hasattr(task, "poke_interval"):
-            task.poke_interval = 0.01
-    dag_run = dag.test()
+    sensor = dag.get_task("wait_for_stripe_sync")
+    sensor.poke_interval, sensor.timeout = 0.01, 30
+    # A data interval that ends before the sandbox clock, so the syncs the connect starts count as fresh.
+    dag_run = dag.test(logical_date=datetime(2026, 1, 1, tzinfo=UTC))
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert set(states.values()) == {"success"}, states
+    # Worker poke saw PENDING and deferred; the trigger's poll saw SUCCESS.
+    requests = fresh_conn.stats()["requests"]
+    assert sum(n for route, n in requests.items() if "sync-status" in route) >= 2, requests
+
+
+def test_dag_test_ingest_events_against_sandbox(airflow_db, fresh_conn, example_bag):
+    dag_run = example_bag.get_dag("outlit_ingest_events").test()
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert set(states.values()) == {"success"}, states
+    assert fresh_conn.stats()["ingest"]["accepted"] == 4
+
+
+def test_dag_test_platform_admin_against_sandbox(airflow_db, fresh_conn, example_bag):
+    dag_run = example_bag.get_dag("outlit_platform_admin").test()
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert set(states.values()) == {"success"}, states

@@ -16,7 +16,13 @@ BOUND = datetime(2026, 4, 10, 18, 0, tzinfo=UTC)
 
 
 def resp(*syncs, status="connected"):
-    return {"provider": "stripe", "name": "Stripe", "category": "billing", "status": status, "syncs": list(syncs)}
+    return {
+        "provider": "stripe",
+        "name": "Stripe",
+        "category": "billing",
+        "status": status,
+        "syncs": list(syncs),
+    }
 
 
 def sync(model, status="SUCCESS", last="2026-04-10T18:22:11.000Z", error=None):
@@ -76,7 +82,9 @@ def test_no_bound_accepts_any_success():
     [("pending", "waiting"), ("connected", "success"), ("failed", "failed"), ("expired", "failed")],
 )
 def test_connect_session_states(status, state):
-    result = evaluate_connect_status({"status": status, "provider": "slack", "error": "denied"}, session_id="s1")
+    result = evaluate_connect_status(
+        {"status": status, "provider": "slack", "error": "denied"}, session_id="s1"
+    )
     assert result.state == state
     if state == "failed":
         assert status in result.message
@@ -87,3 +95,32 @@ def test_parse_timestamp_forms_and_errors():
     assert parse_timestamp(datetime(2026, 4, 10, 18), field_name="x") == BOUND
     with pytest.raises(ValueError, match="synced_after"):
         parse_timestamp("yesterday", field_name="synced_after")
+
+
+@pytest.mark.spec
+def test_every_documented_connect_status_has_a_verdict():
+    import json
+    from pathlib import Path
+
+    from tests.conftest import spec_path
+
+    spec = json.loads(Path(spec_path("OUTLIT_OPENAPI_SPEC")).read_text())
+    schema = spec["components"]["schemas"]["IntegrationConnectionStatusResponse"]
+    for status in schema["properties"]["status"]["enum"]:
+        result = evaluate_connect_status({"status": status, "provider": "slack"}, session_id="s")
+        assert "unknown status" not in result.message, status
+
+
+@pytest.mark.spec
+def test_documented_sync_response_example_is_judged_success():
+    import json
+    from pathlib import Path
+
+    from tests.conftest import spec_path
+
+    spec = json.loads(Path(spec_path("OUTLIT_OPENAPI_SPEC")).read_text())
+    schema = spec["components"]["schemas"]["IntegrationSync"]
+    assert {"SUCCESS", "FAILED", "PENDING"} <= set(schema["properties"]["status"]["examples"])
+    assert set(schema["required"]) == {"model", "status"}  # lastSyncedAt may be absent: handled as waiting
+    result = check(resp({"model": "StripeCustomer", "status": "SUCCESS"}), synced_after=BOUND)
+    assert result.state == "waiting" and "no lastSyncedAt" in result.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from outlit_provider.operators import (
     OutlitQueryOperator,
     OutlitToolOperator,
 )
+from outlit_provider.operators.base import OutlitTaskStopped
 
 # -- parse-time checks (no connection, no sandbox) ---------------------------------------------------------
 
@@ -33,7 +35,9 @@ def test_bad_literal_tool_input_fails_at_parse():
 
 def test_paginate_on_single_result_tool_fails_at_parse():
     with pytest.raises(ValueError, match="does not paginate"):
-        OutlitToolOperator(task_id="t", tool="outlit_get_customer", tool_input={"customer": "x"}, paginate=True)
+        OutlitToolOperator(
+            task_id="t", tool="outlit_get_customer", tool_input={"customer": "x"}, paginate=True
+        )
 
 
 def test_templated_tool_input_is_left_for_run_time():
@@ -83,8 +87,10 @@ def test_tool_paginated_to_jsonl_file_returns_path(outlit_conn, context, tmp_pat
         task_id="t", tool="outlit_list_customers", tool_input={"limit": 5}, paginate=True, output_path=path
     )
     assert op.execute(context) == path
-    rows = [json.loads(line) for line in open(path)]
-    everything = OutlitToolOperator(task_id="all", tool="outlit_list_customers", paginate=True).execute(context)
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    everything = OutlitToolOperator(task_id="all", tool="outlit_list_customers", paginate=True).execute(
+        context
+    )
     assert [r["id"] for r in rows] == [r["id"] for r in everything]  # every page, no duplicates
     assert len(rows) == 12  # the shared sandbox's customer count
 
@@ -135,7 +141,9 @@ def test_unsafe_sql_is_refused_before_any_request(monkeypatch, context):
     # A connection to a closed port: had a request been attempted, this would be a transport error.
     monkeypatch.setenv(
         "AIRFLOW_CONN_OUTLIT_DEFAULT",
-        json.dumps({"conn_type": "outlit", "password": "ok_x_12345", "extra": {"base_url": "http://127.0.0.1:9"}}),
+        json.dumps(
+            {"conn_type": "outlit", "password": "ok_x_12345", "extra": {"base_url": "http://127.0.0.1:9"}}
+        ),
     )
     with pytest.raises(OutlitUnsafeQueryError, match="DELETE"):
         OutlitQueryOperator(task_id="q", sql="DELETE FROM customers").execute(context)
@@ -145,9 +153,9 @@ def test_unsafe_sql_is_refused_before_any_request(monkeypatch, context):
 
 
 def test_platform_list_and_lifecycle(fresh_conn, context):
-    templates = OutlitPlatformActionOperator(
-        task_id="t", resource="agent-templates", action="list"
-    ).execute(context)
+    templates = OutlitPlatformActionOperator(task_id="t", resource="agent-templates", action="list").execute(
+        context
+    )
     assert templates
     created = OutlitPlatformActionOperator(
         task_id="c", resource="agents", action="create", body={"type": "template", "templateKey": "churn"}
@@ -200,14 +208,20 @@ def test_connect_without_waiting_returns_url(fresh_conn, context):
 
 
 def test_disconnect_then_missing(fresh_conn, context):
-    assert OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe").execute(context)["disconnected"]
-    assert not OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe").execute(context)["disconnected"]
+    assert OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe").execute(context)[
+        "disconnected"
+    ]
+    assert not OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe").execute(context)[
+        "disconnected"
+    ]
     with pytest.raises(AirflowException, match="not connected"):
         OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe", missing_ok=False).execute(context)
 
 
 def test_setup_step_with_secret_from_connection(fresh_conn, context, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_STRIPE_HOOK", json.dumps({"conn_type": "generic", "password": "whsec_abc123"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STRIPE_HOOK", json.dumps({"conn_type": "generic", "password": "whsec_abc123"})
+    )
     op = OutlitIntegrationSetupStepOperator(
         task_id="s", provider="stripe", step="webhooks", secrets_conn_id="stripe_hook"
     )
@@ -254,3 +268,35 @@ def test_ingest_accepts_json_string_and_fails_on_rejections(fresh_conn, context)
 def test_ingest_refuses_non_list(fresh_conn, context):
     with pytest.raises(ValueError, match="list of event objects"):
         OutlitIngestEventsOperator(task_id="i", events='{"type": "custom"}').execute(context)
+
+
+def test_operators_deep_copy_and_map_like_any_operator():
+    import copy
+
+    op = OutlitToolOperator(task_id="t", tool="outlit_list_customers")
+    assert copy.deepcopy(op).tool == "outlit_list_customers"
+    mapped = OutlitToolOperator.partial(task_id="m", tool="outlit_list_customers").expand(
+        tool_input=[{"limit": 1}, {"limit": 2}]
+    )
+    assert mapped.partial_kwargs["tool"] == "outlit_list_customers"
+
+
+def test_query_records_to_file_and_no_partial_file_on_failure(outlit_conn, context, tmp_path):
+    path = tmp_path / "rows.json"
+    op = OutlitQueryOperator(task_id="q", sql="SELECT customer_id FROM customers", output_path=str(path))
+    assert op.execute(context) == str(path)
+    assert len(json.loads(path.read_text())) == 12
+
+    failing = tmp_path / "fail.jsonl"
+    op = OutlitToolOperator(
+        task_id="t", tool="outlit_list_customers", paginate=True, output_path=str(failing)
+    )
+    op.on_kill()  # stops after the first page arrived, mid-write
+    with pytest.raises(OutlitTaskStopped):
+        op.execute(context)
+    assert list(tmp_path.iterdir()) == [path]  # neither the target nor a leftover partial file
+
+
+def test_max_items_without_paginate_fails_at_parse():
+    with pytest.raises(ValueError, match="paginate=True"):
+        OutlitToolOperator(task_id="t", tool="outlit_list_customers", max_items=5)

@@ -114,7 +114,9 @@ def test_trigger_serialize_round_trip():
 
 
 def test_trigger_yields_one_success_event(outlit_conn):
-    events = run_trigger(OutlitIntegrationSyncTrigger(provider="stripe", synced_after=LONG_AGO, end_time=1e10))
+    events = run_trigger(
+        OutlitIntegrationSyncTrigger(provider="stripe", synced_after=LONG_AGO, end_time=1e10)
+    )
     assert len(events) == 1 and events[0].payload["status"] == "success"
     assert events[0].payload["provider"] == "stripe"
 
@@ -129,7 +131,9 @@ def test_trigger_polls_pending_until_success(fresh_conn):
 
 
 def test_trigger_failed_event_carries_remote_error(outlit_conn):
-    events = run_trigger(OutlitIntegrationSyncTrigger(provider="hubspot", synced_after=LONG_AGO, end_time=1e10))
+    events = run_trigger(
+        OutlitIntegrationSyncTrigger(provider="hubspot", synced_after=LONG_AGO, end_time=1e10)
+    )
     assert len(events) == 1 and events[0].payload["status"] == "failed"
     assert "token expired" in events[0].payload["message"]
 
@@ -146,7 +150,9 @@ def test_trigger_times_out_with_last_status(outlit_conn):
 def test_trigger_bad_key_is_one_error_event_without_the_key(sandbox, monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_OUTLIT_DEFAULT",
-        json.dumps({"conn_type": "outlit", "password": "ok_wrong_key_987", "extra": {"base_url": sandbox.base_url}}),
+        json.dumps(
+            {"conn_type": "outlit", "password": "ok_wrong_key_987", "extra": {"base_url": sandbox.base_url}}
+        ),
     )
     events = run_trigger(OutlitIntegrationSyncTrigger(provider="stripe", end_time=1e10))
     assert len(events) == 1 and events[0].payload["status"] == "error"
@@ -154,12 +160,14 @@ def test_trigger_bad_key_is_one_error_event_without_the_key(sandbox, monkeypatch
 
 
 def test_trigger_survives_transient_faults(fresh_conn):
-    fresh_conn.configure(fault_rate=0.5)
+    # 5xx, 429 and dropped connections; Retry-After 0 keeps the client's honouring of it instant.
+    fresh_conn.configure(fault_rate=0.5, fault_kinds=["500", "503", "429", "drop"], retry_after=0)
     trigger = OutlitIntegrationSyncTrigger(
         provider="stripe", synced_after=LONG_AGO, poll_interval=0.01, end_time=time.time() + 60
     )
     events = run_trigger(trigger)
     assert [e.payload["status"] for e in events] == ["success"]
+    assert fresh_conn.stats()["faults_total"] > 0
 
 
 # -- deferral, end to end ----------------------------------------------------------------------------------
@@ -168,7 +176,12 @@ def test_trigger_survives_transient_faults(fresh_conn):
 def test_deferrable_sensor_defers_then_completes(fresh_conn, context):
     connect_direct()
     sensor = OutlitIntegrationSyncSensor(
-        task_id="s", provider="granola", synced_after=LONG_AGO, deferrable=True, poke_interval=0.01, timeout=60
+        task_id="s",
+        provider="granola",
+        synced_after=LONG_AGO,
+        deferrable=True,
+        poke_interval=0.01,
+        timeout=60,
     )
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(context)  # the worker's first check sees PENDING

@@ -192,3 +192,23 @@ def test_validate_api_key_with_valid_false_is_an_auth_error(api: respx.MockRoute
     api.post("/api/validate-api-key").respond(200, json={"valid": False, "error": "Invalid credentials"})
     with pytest.raises(OutlitAuthError):
         make_client().validate_api_key()
+
+
+def test_async_client_from_env_with_async_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from outlit_provider.client import AsyncOutlitClient
+
+    monkeypatch.setenv("OUTLIT_API_KEY", KEY)
+    monkeypatch.delenv("OUTLIT_BASE_URL", raising=False)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        return httpx.Response(200, json={"valid": True, "organizationId": "org_async"})
+
+    async def run() -> tuple[str, str]:
+        async with AsyncOutlitClient.from_env(transport=httpx.MockTransport(handler)) as client:
+            return (await client.validate_api_key()).organization_id, repr(client)
+
+    org, text = asyncio.run(run())
+    assert org == "org_async" and KEY not in text

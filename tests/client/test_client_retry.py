@@ -201,6 +201,16 @@ def test_writes_are_not_retried_after_ambiguous_failure(api: respx.MockRouter, m
     assert info.value.ambiguous
 
 
+def test_writes_are_retried_after_503_which_means_not_handled(api: respx.MockRouter, make_client) -> None:
+    route = tool_route(api)
+    route.side_effect = [
+        httpx.Response(503, headers={"Retry-After": "2"}),
+        httpx.Response(200, json={"sent": True}),
+    ]
+    assert make_client().call_tool("outlit_send_notification", {"title": "hi"}) == {"sent": True}
+    assert route.call_count == 2
+
+
 def test_writes_are_retried_after_ambiguous_failure_when_opted_in(api: respx.MockRouter, make_client) -> None:
     route = tool_route(api)
     route.side_effect = [httpx.ReadTimeout("slow"), httpx.Response(200, json={"sent": True})]

@@ -26,3 +26,10 @@ def _isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     ):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_airflow_variable_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With Airflow installed dlt also asks Airflow Variables for each config value; outside a task that
+    # only costs time (and logs errors against the uninitialised test metadata DB).
+    monkeypatch.setenv("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")

@@ -8,6 +8,7 @@ from typing import Any
 import dlt
 
 from dlt_sources.outlit import outlit_source
+from dlt_sources.outlit_pipeline import fast_file_format
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("id",),
@@ -35,7 +36,8 @@ def run(pipeline: dlt.Pipeline, sb: Any, **options: Any) -> dict[str, int]:
     options.setdefault("include_sources", True)
     options.setdefault("max_workers", 4)
     source = outlit_source(api_key=sb.api_key, base_url=sb.base_url, **options)
-    pipeline.run(source)
+    # the bulk format load_all() picks: Parquet on DuckDB, CSV (COPY) on PostgreSQL
+    pipeline.run(source, loader_file_format=fast_file_format(pipeline))
     counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}
 

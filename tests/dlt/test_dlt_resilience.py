@@ -125,3 +125,39 @@ def test_bad_settings_name_the_field_and_the_fix(kwargs: dict[str, Any], message
     options = {"api_key": "ok_test", "base_url": "http://127.0.0.1:9"} | kwargs
     with pytest.raises(Exception, match=message):
         outlit_source(**options)
+
+
+def test_bad_rows_neither_stall_the_cursor_nor_break_the_run(fresh_sandbox: Any, tmp_path: Path) -> None:
+    victim = fresh_sandbox.dataset()["customers"][0]["id"]
+    event = {
+        "eventType": "custom",
+        "eventName": "x",
+        "channel": "PRODUCT",
+        "title": None,
+        "summary": None,
+        "contact": None,
+        "sourceType": None,
+        "sourceId": None,
+        "metadata": {},
+    }
+    page = {
+        "events": [
+            {**event, "id": None, "occurredAt": "2026-01-03T00:00:00Z"},
+            {**event, "id": "evt_bad_time", "occurredAt": "not a timestamp"},
+            {**event, "id": "evt_ok", "occurredAt": "2026-01-02T00:00:00Z"},
+        ],
+        "pagination": {"hasMore": False, "nextCursor": None},
+    }
+
+    def odd_timeline(body: dict[str, Any]) -> httpx.Response | None:
+        if body["tool"] == "outlit_get_timeline" and body["input"].get("customer") == victim:
+            return httpx.Response(200, json=page)
+        return None
+
+    pipeline = duckdb_pipeline(tmp_path)
+    with _client(fresh_sandbox, odd_timeline) as client:
+        _run(pipeline, client)
+    loaded = {r[1] for r in rows(pipeline, "timeline", "customer_id, id") if r[0] == victim}
+    assert loaded == {"evt_bad_time", "evt_ok"}, "the id-less row is dropped, the others are kept"
+    state = pipeline.state["sources"]["outlit"]["resources"]["timeline"]["customers"][victim]
+    assert state["cursor"] == "2026-01-02T00:00:00.000Z"

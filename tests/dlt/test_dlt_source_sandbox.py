@@ -18,6 +18,7 @@ from dlt_helpers import (
 )
 
 from dlt_sources.outlit import outlit_source
+from outlit_provider.client import OutlitClient
 
 
 def _tool_calls(sb: Any) -> dict[str, int]:
@@ -88,8 +89,13 @@ def test_customer_filter_and_per_customer_state(fresh_sandbox: Any, tmp_path: Pa
     chosen_ids = {ds["customers"][0]["id"], ds["customers"][1]["id"]}
     pipeline = duckdb_pipeline(tmp_path)
     source = outlit_source(api_key=fresh_sandbox.api_key, base_url=fresh_sandbox.base_url, customers=chosen)
-    pipeline.run(source.with_resources("timeline", "facts"))
+    pipeline.run(source.with_resources("users", "timeline", "facts"))
     assert {r[0] for r in rows(pipeline, "timeline", "customer_id")} == chosen_ids
+    with OutlitClient(fresh_sandbox.api_key, base_url=fresh_sandbox.base_url) as client:
+        their_users = {
+            u["id"] for cid in chosen_ids for u in client.iter_tool("outlit_list_users", {"customerId": cid})
+        }
+    assert their_users and {r[0] for r in rows(pipeline, "users", "id")} == their_users
     expected = sorted((cid, e) for cid in chosen_ids for e in ds["timeline"][cid])
     assert sorted(rows(pipeline, "timeline", "customer_id, id")) == expected
     state = pipeline.state["sources"]["outlit"]["resources"]["timeline"]["customers"]

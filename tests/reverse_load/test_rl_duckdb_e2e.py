@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from rl_helpers import (
     GOOD_ROWS,
     MAPPING,
     assert_exactly_once,
+    duplicates,
     expected_dead_letters,
     good_keys,
     stored,
@@ -72,6 +74,8 @@ def test_rerun_sends_nothing_and_one_change_sends_one(
     again = run_reverse_load(duckdb_file, MAPPING, table="accounts", client=client)
     assert (again.sent, again.rejected, again.batches) == (0, 0, 0)
     assert again.unchanged == first.read  # unchanged bad rows are not dead-lettered a second time
+    retried = run_reverse_load(duckdb_file, MAPPING, table="accounts", client=client, retry_rejected=True)
+    assert (retried.sent, retried.rejected, retried.unchanged) == (0, BAD_ROWS, GOOD_ROWS)
 
     with duckdb.connect(str(duckdb_file)) as con:
         con.execute("UPDATE accounts SET status = 'churned' WHERE account_id = 'acc_00001'")
@@ -98,12 +102,21 @@ def test_rerun_sends_nothing_and_one_change_sends_one(
     assert len(stored(fresh_sandbox)) == stored_before  # Outlit kept one copy of each
 
 
-def test_faults_still_deliver_exactly_once(duckdb_file: Path, client: Any, fresh_sandbox: Any) -> None:
+def test_faults_still_deliver_exactly_once(
+    duckdb_file: Path, client: Any, fresh_sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     fresh_sandbox.configure(fault_rate=0.2)
+    caplog.set_level(logging.DEBUG)
     result = run_reverse_load(duckdb_file, MAPPING, table="accounts", client=client, max_in_flight=2)
     assert result.status == "success" and result.sent == GOOD_ROWS
     assert result.retries > 0
     assert_exactly_once(stored(fresh_sandbox), good_keys())
+    assert fresh_sandbox.stats()["faults_total"] > 0
+
+    assert fresh_sandbox.api_key not in caplog.text
+    for table in ("_outlit_sync_ledger", "_outlit_rejected", "_outlit_sync_runs"):
+        dump = repr(_query(duckdb_file, f"SELECT * FROM {table}"))
+        assert fresh_sandbox.api_key not in dump, table
 
 
 def test_bad_mapping_fails_before_sending_and_is_logged(
@@ -118,12 +131,25 @@ def test_bad_mapping_fails_before_sending_and_is_logged(
 
 
 def test_sql_source_and_schema(duckdb_file: Path, client: Any, fresh_sandbox: Any) -> None:
+    con = duckdb.connect(str(duckdb_file))  # an open connection works as a source too
     result = run_reverse_load(
-        duckdb_file,
+        con,
         MAPPING,
         sql="SELECT * FROM accounts WHERE account_id LIKE 'acc_%' AND mrr < 500",
         client=client,
         schema="outlit_meta",
     )
     assert result.sent == 50
-    assert _query(duckdb_file, "SELECT count(*) FROM outlit_meta._outlit_sync_ledger") == [(50,)]
+    assert con.execute("SELECT count(*) FROM outlit_meta._outlit_sync_ledger").fetchall() == [(50,)]
+    con.close()
+
+
+def test_dropped_responses_are_resent_and_counted_as_repeats(
+    duckdb_file: Path, client: Any, fresh_sandbox: Any
+) -> None:
+    # "drop": Outlit stored the batch but the answer never arrived, the ambiguous failure uuids exist for
+    fresh_sandbox.configure(fault_rate=0.5, fault_kinds=["drop"])
+    result = run_reverse_load(duckdb_file, MAPPING, table="accounts", client=client)
+    assert result.status == "success" and result.sent == GOOD_ROWS and result.retries > 0
+    assert duplicates(fresh_sandbox) > 0  # the resends reached Outlit ...
+    assert_exactly_once(stored(fresh_sandbox), good_keys())  # ... and were not stored twice

@@ -103,6 +103,13 @@ def test_missing_columns_are_named_with_their_mapping_field() -> None:
     assert "Available columns: account_id, updated_at, plan" in message
 
 
+def test_upper_case_source_columns_are_found() -> None:
+    mapping = load_mapping(BILLING)
+    resolved = mapping.resolve_columns(["ACCOUNT_ID", "UPDATED_AT", "BILLING_STATUS", "PLAN", "MRR", "OTHER"])
+    assert resolved == ["account_id", "updated_at", "billing_status", "plan", "mrr", "OTHER"]
+    mapping.check_columns(resolved)
+
+
 def test_sql_source_needs_a_sync_name() -> None:
     mapping = load_mapping({k: v for k, v in BILLING.items() if k != "name"})
     assert mapping.sync_name("billing_table") == "billing_table:billing"

@@ -252,3 +252,12 @@ def test_bad_configuration_is_refused_with_the_field() -> None:
         outlit_sandbox.SandboxConfig(public_key="nope")
     with pytest.raises(ValueError, match="fault_kinds"):
         outlit_sandbox.SandboxConfig(fault_kinds=("boom",))
+
+
+def test_api_key_stays_out_of_reprs_and_public_settings() -> None:
+    config = outlit_sandbox.SandboxConfig(api_key="ok_very_secret_1")
+    assert "ok_very_secret_1" not in repr(config)
+    assert "ok_very_secret_1" not in json.dumps(config.public())
+    with outlit_sandbox.running(api_key="ok_very_secret_2", **SMALL) as sb:
+        assert "ok_very_secret_2" not in repr(sb)
+        assert "ok_very_secret_2" not in json.dumps(sb.stats())

@@ -111,3 +111,36 @@ def test_advance_reaches_the_views(fresh_api: Any) -> None:
     changes = fresh_api.sb.advance(events_per_customer=3, facts_per_customer=0, status_changes=0)
     after = fresh_api.tool("outlit_query", {"sql": "SELECT count(*) AS n FROM activity"})["data"][0]["n"]
     assert after == before + sum(len(v) for v in changes["events"].values())
+
+
+def test_every_duckdb_value_comes_back_as_json(api: Any) -> None:
+    row = api.tool(
+        "outlit_query",
+        {
+            "sql": "SELECT 'inf'::DOUBLE AS inf, 'nan'::DOUBLE AS nan, 1.5::DECIMAL(4,2) AS dec, "
+            "INTERVAL 90 MINUTE AS span, DATE '2026-01-02' AS d, [1, 2] AS list, {'a': 1} AS struct, "
+            "gen_random_uuid() IS NOT NULL AS ok, TIME '10:30:00' AS t, "
+            "max(occurred_at) AS latest FROM activity"
+        },
+    )["data"][0]
+    assert row["inf"] is None and row["nan"] is None and row["dec"] == 1.5
+    assert row["d"] == "2026-01-02" and row["list"] == [1, 2] and row["struct"] == {"a": 1}
+    assert isinstance(row["span"], str) and row["t"] == "10:30:00" and row["ok"] is True
+    assert row["latest"].endswith("Z")
+
+
+def test_runaway_queries_are_stopped(fresh_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from outlit_sandbox import sql
+
+    monkeypatch.setattr(sql, "QUERY_TIMEOUT_SECONDS", 0.2)
+    body = fresh_api.tool(
+        "outlit_query",
+        {"sql": "SELECT count(*) FROM activity a, activity b, activity c, activity d"},
+        status=400,
+    )
+    assert "timed out" in body["details"][0]["message"]
+    # a cross join that only needs its first rows is cut by the limit, not the clock
+    quick = fresh_api.tool(
+        "outlit_query", {"sql": "SELECT a.event_id FROM activity a, activity b, activity c"}
+    )
+    assert quick["metadata"]["truncated"] is True

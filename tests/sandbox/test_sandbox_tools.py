@@ -281,3 +281,39 @@ def test_relative_windows_follow_the_sandbox_clock(fresh_api: Any) -> None:
     customer = fresh_api.sb.dataset()["customers"][0]["id"]
     week = fresh_api.all_pages("outlit_get_timeline", {"customer": customer, "timeframe": "7d"}, "events")
     assert all(_ts(e["occurredAt"]) >= now - timedelta(days=7) for e in week)
+
+
+def test_slack_sources_page_their_replies(api: Any) -> None:
+    slack = [s for s in api.sb.dataset()["sources"] if s["sourceType"] == "SLACK"]
+    source = max(
+        (api.tool("outlit_get_source", s) for s in slack), key=lambda src: src["record"]["replyCount"]
+    )
+    count = source["record"]["replyCount"]
+    assert count >= 2
+    ref = {"sourceType": "SLACK", "sourceId": source["sourceId"], "limit": 1}
+    seen, cursor = [], None
+    while True:
+        page = api.tool("outlit_get_source", {**ref, **({"cursor": cursor} if cursor else {})})["record"]
+        seen += [r["id"] for r in page["replies"]]
+        cursor = page["repliesPagination"]["nextCursor"]
+        if not page["repliesPagination"]["hasMore"]:
+            break
+    assert len(seen) == len(set(seen)) == count
+
+
+def test_an_internal_error_still_answers_json(fresh_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from outlit_sandbox import tools
+
+    def boom(state: Any, args: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("simulated sandbox bug")
+
+    monkeypatch.setitem(tools.HANDLERS, "outlit_schema", boom)
+    body = fresh_api.tool("outlit_schema", status=500)
+    assert body["error"] == "Internal server error" and "simulated" not in str(body)
+
+
+def test_unknown_routes_and_methods_answer_json(api: Any) -> None:
+    missing = api.http.get("/api/nope")
+    assert missing.status_code == 404 and missing.json()["error"].startswith("No route")
+    wrong = api.http.get("/api/tools/call")
+    assert wrong.status_code == 405 and "POST" in wrong.headers["allow"] and wrong.json()["error"]

@@ -1,0 +1,98 @@
+"""``outlit_ingest``: a dlt destination that sends each row as an Outlit ingest event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.schema import TTableSchema
+
+from outlit_provider.client.events import EventRejection, prepare_event
+from outlit_provider.reverse_load import EventMapping, load_mapping
+from outlit_provider.reverse_load.delivery import deliver_batch
+from outlit_provider.reverse_load.rows import RowMapper, RowRejected, event_uuid
+
+log = logging.getLogger("dlt_sources.outlit_ingest")
+
+MappingLike = EventMapping | Mapping[str, Any] | str | Path
+Rejected = Callable[[str, str, str, dict[str, Any]], None]  # table, row key, reason, row
+
+
+def outlit_ingest(
+    mapping: MappingLike | Mapping[str, MappingLike],
+    *,
+    client: Any = None,
+    source: str = "server",
+    on_rejected: Rejected | None = None,
+    name: str = "outlit_ingest",
+) -> Any:
+    """A dlt destination sending each row as an Outlit ingest event.
+
+    ``mapping`` applies to every table, or pass ``{table_name: mapping}``. ``client`` defaults to
+    ``OutlitClient.from_env()``. Rows that cannot become valid events, and events Outlit rejects, are
+    logged and passed to ``on_rejected(table, key, reason, row)``; they do not fail the load.
+    """
+    mappers = _mappers(mapping)
+    state: dict[str, Any] = {"client": client}
+
+    def get_client() -> Any:
+        if state["client"] is None:
+            from outlit_provider.client import OutlitClient
+
+            state["client"] = OutlitClient.from_env()
+        return state["client"]
+
+    def report(table: str, key: str, reason: str, row: dict[str, Any]) -> None:
+        log.warning("outlit_ingest: %s row %s rejected: %s", table, key, reason)
+        if on_rejected is not None:
+            on_rejected(table, key, reason, row)
+
+    def send(items: Any, table: TTableSchema) -> None:
+        table_name = table["name"]
+        mapper = mappers.get(table_name) or mappers.get("*")
+        if mapper is None:
+            raise ValueError(
+                f"outlit_ingest has no mapping for table {table_name!r}; "
+                f"mapped tables: {', '.join(sorted(mappers))}"
+            )
+        events: list[dict[str, Any]] = []
+        rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        for row in items:
+            try:
+                mapped = mapper.map(row)
+            except RowRejected as exc:
+                report(table_name, mapper.key_of(row), exc.reason, row)
+                continue
+            mapped.event["uuid"] = event_uuid(f"dlt:{table_name}", mapped.key, mapped.content_hash)
+            checked = prepare_event(mapped.event, source=source)
+            if isinstance(checked, EventRejection):
+                report(table_name, mapped.key, checked.message, row)
+                continue
+            if checked.event["uuid"] in rows:
+                continue
+            rows[checked.event["uuid"]] = (mapped.key, row)
+            events.append(checked.event)
+        for batch in get_client().iter_event_batches(events, source=source):
+            outcome = deliver_batch(get_client(), batch, source)
+            for event, _path, message in outcome.rejected:
+                key, row = rows[event["uuid"]]
+                report(table_name, key, message, row)
+
+    return dlt.destination(
+        send,
+        name=name,
+        batch_size=100,
+        loader_file_format="typed-jsonl",
+        naming_convention="direct",
+        skip_dlt_columns_and_tables=True,
+        max_table_nesting=0,
+    )()
+
+
+def _mappers(mapping: MappingLike | Mapping[str, MappingLike]) -> dict[str, RowMapper]:
+    if isinstance(mapping, Mapping) and "event_type" not in mapping:
+        return {table: RowMapper(load_mapping(m)) for table, m in mapping.items()}
+    return {"*": RowMapper(load_mapping(mapping))}  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""``reverse_load()``: send a table a dlt pipeline loaded (or any warehouse table) to Outlit, exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from outlit_provider.reverse_load import EventMapping, SyncResult, run_reverse_load
+
+MappingLike = EventMapping | dict[str, Any] | str | Path
+
+
+def reverse_load(
+    source: Any,
+    *,
+    table: str | None = None,
+    sql: str | None = None,
+    mapping: MappingLike,
+    mode: str = "changed",
+    client: Any = None,
+    schema: str | None = None,
+    **options: Any,
+) -> SyncResult:
+    """Send rows to Outlit exactly once; see :func:`outlit_provider.reverse_load.run_reverse_load`.
+
+    ``source`` may be a ``dlt.Pipeline``: its destination (DuckDB, Postgres, ...) is read, ``table`` is
+    looked up in the pipeline's dataset, and the bookkeeping tables go into that dataset too.
+    """
+    if isinstance(source, dlt.Pipeline):
+        source, dataset = _pipeline_warehouse(source)
+        if table is not None and "." not in table:
+            table = f"{dataset}.{table}"
+        schema = schema or dataset
+    return run_reverse_load(
+        source,
+        mapping,
+        table=table,
+        sql=sql,
+        mode=mode,  # type: ignore[arg-type]
+        client=client,
+        schema=schema,
+        **options,
+    )
+
+
+def _pipeline_warehouse(pipeline: dlt.Pipeline) -> tuple[str, str]:
+    with pipeline.destination_client() as dest:
+        credentials = dest.config.credentials  # type: ignore[attr-defined]
+    url = credentials.to_native_representation()
+    return url, pipeline.dataset_name

@@ -1,0 +1,87 @@
+"""Per-customer cursor planning: windows, look-back, skipping idle customers, periodic full fact reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dlt_sources.outlit.cursors import (
+    Fetch,
+    Window,
+    moved,
+    plan_facts,
+    plan_sources,
+    plan_timeline,
+    remember_facts,
+    remember_timeline,
+)
+
+DAY = timedelta(days=1)
+WINDOW = Window(start=None, end=None, lookback=timedelta(hours=2))
+
+
+def _customer(cid: str, activity: str | None) -> dict[str, str | None]:
+    return {"id": cid, "lastActivityAt": activity}
+
+
+def test_timeline_first_run_new_activity_and_idle_customers() -> None:
+    state = {
+        "idle": {"cursor": "2026-01-05T10:00:00.000Z", "activity": "2026-01-05T10:00:00Z"},
+        "busy": {"cursor": "2026-01-05T10:00:00.000Z", "activity": "2026-01-05T10:00:00Z"},
+        "never": {"cursor": None, "activity": None},
+    }
+    customers = [
+        _customer("idle", "2026-01-05T10:00:00.000Z"),  # same instant, other spelling
+        _customer("busy", "2026-01-06T08:00:00Z"),
+        _customer("new", "2026-01-01T00:00:00Z"),
+        _customer("never", None),
+    ]
+    plans = plan_timeline(customers, state, WINDOW, skip_unchanged=True)
+    assert plans == [
+        Fetch("busy", "2026-01-05T08:00:00.000Z", activity="2026-01-06T08:00:00Z"),
+        Fetch("new", None, activity="2026-01-01T00:00:00Z"),
+    ]
+    every = plan_timeline(customers, state, WINDOW, skip_unchanged=False)
+    assert [p.customer_id for p in every] == ["idle", "busy", "new", "never"]
+    assert every[3].start is None, "a customer never seen with events starts from start_date"
+
+
+def test_timeline_cursor_only_moves_forward() -> None:
+    state: dict = {}
+    remember_timeline(state, Fetch("c", None, activity="a1"), "2026-01-05T00:00:00Z")
+    remember_timeline(state, Fetch("c", None, activity="a2"), "2026-01-04T00:00:00Z")  # look-back re-read
+    remember_timeline(state, Fetch("c", None, activity="a3"), None)  # nothing in the window
+    assert state["c"] == {"cursor": "2026-01-05T00:00:00.000Z", "activity": "a3"}
+
+
+def test_backfill_asks_the_window_for_everyone_regardless_of_state() -> None:
+    window = Window("2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z", timedelta(hours=2))
+    plans = plan_timeline([_customer("c", "x")], None, window, skip_unchanged=True)
+    assert plans == [Fetch("c", "2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z")]
+    assert plan_sources(["*"], None, window) == [Fetch("*", window.start, window.end)]
+
+
+def test_facts_are_read_in_full_on_schedule_and_incrementally_between() -> None:
+    now = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    state = {
+        "recent": {"cursor": "2026-01-10T09:00:00.000Z", "full_at": "2026-01-10T06:00:00.000Z"},
+        "stale": {"cursor": "2026-01-01T00:00:00.000Z", "full_at": "2026-01-09T11:00:00.000Z"},
+        "empty": {"cursor": None, "full_at": "2026-01-10T06:00:00.000Z"},
+    }
+    customers = [_customer(c, None) for c in ("recent", "stale", "empty", "new")]
+    plans = {p.customer_id: p for p in plan_facts(customers, state, WINDOW, DAY, now)}
+    assert plans["recent"] == Fetch("recent", "2026-01-10T07:00:00.000Z")
+    assert plans["stale"].full and plans["stale"].start is None
+    assert plans["empty"] == Fetch("empty", "2026-01-10T04:00:00.000Z")
+    assert plans["new"].full
+
+    remember_facts(state, plans["stale"], "2026-01-10T11:00:00Z", now)
+    assert state["stale"] == {"cursor": "2026-01-10T11:00:00.000Z", "full_at": "2026-01-10T12:00:00.000Z"}
+    remember_facts(state, plans["recent"], None, now)
+    assert state["recent"]["full_at"] == "2026-01-10T06:00:00.000Z", "an incremental read is not a full one"
+
+
+def test_moved() -> None:
+    assert moved(None, "2026-01-01T00:00:00Z")
+    assert not moved(None, None)
+    assert not moved("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")
+    assert moved("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.001Z")

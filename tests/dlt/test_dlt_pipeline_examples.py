@@ -1,0 +1,44 @@
+"""The example pipelines in dlt_sources/outlit_pipeline.py, as the demo and users call them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlt_sources import outlit_pipeline
+
+
+def test_load_all_returns_the_warehouse_row_counts(sandbox: Any, tmp_path: Path) -> None:
+    counts = outlit_pipeline.load_all(
+        base_url=sandbox.base_url,
+        api_key=sandbox.api_key,
+        pipeline_name="demo",
+        destination="duckdb",
+        dataset_name="demo_data",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        max_workers=2,
+    )
+    ds = sandbox.dataset()
+    assert counts["customers"] == len(ds["customers"])
+    assert counts["users"] == len(ds["users"])
+    assert counts["timeline"] == sum(len(ids) for ids in ds["timeline"].values())
+    assert counts["facts"] == sum(len(facts) for facts in ds["facts"].values())
+    assert counts["sources"] == len(ds["sources"])
+    assert counts["integrations"] == len(ds["integrations"])
+    assert not any(name.startswith("_dlt") for name in counts)
+
+    again = outlit_pipeline.load_all(
+        base_url=sandbox.base_url,
+        api_key=sandbox.api_key,
+        pipeline_name="demo",
+        dataset_name="demo_data",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    assert again == counts
+
+
+def test_command_line_rejects_an_unknown_use_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert outlit_pipeline.main(["load_everything"]) == 2
+    assert "choose one of" in capsys.readouterr().err
