@@ -21,12 +21,13 @@ PIPELINE_NAME = "outlit"
 DATASET_NAME = "outlit_data"
 
 
-def _pipeline(
+def default_pipeline(
     pipeline_name: str = PIPELINE_NAME,
     destination: Any = "duckdb",
     dataset_name: str = DATASET_NAME,
     pipelines_dir: str | None = None,
 ) -> dlt.Pipeline:
+    """The examples' pipeline: DuckDB file ``outlit.duckdb`` in the working directory by default."""
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
@@ -64,6 +65,11 @@ def fast_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
     return None
 
 
+def run_fast(pipeline: dlt.Pipeline, data: Any) -> LoadInfo:
+    """``pipeline.run(data)`` in the destination's fastest bulk-load format."""
+    return pipeline.run(data, loader_file_format=fast_file_format(pipeline))
+
+
 def load_all(
     base_url: str | None = None,
     api_key: str | None = None,
@@ -83,21 +89,21 @@ def load_all(
         options["base_url"] = base_url
     if api_key is not None:
         options["api_key"] = api_key
-    pipeline = _pipeline(pipeline_name, destination, dataset_name, pipelines_dir)
-    pipeline.run(outlit_source(**options), loader_file_format=fast_file_format(pipeline))
+    pipeline = default_pipeline(pipeline_name, destination, dataset_name, pipelines_dir)
+    run_fast(pipeline, outlit_source(**options))
     return table_counts(pipeline)
 
 
 def load_customer_timelines(customers: Sequence[str], **source_options: Any) -> LoadInfo:
     """Only the timelines and facts of a few customers (ids or domains), e.g. for a key-account dashboard."""
     source = outlit_source(customers=list(customers), **source_options).with_resources("timeline", "facts")
-    return _pipeline().run(source)
+    return run_fast(default_pipeline(), source)
 
 
 def backfill_window(start_date: str, end_date: str, **source_options: Any) -> LoadInfo:
     """Re-read a past window (e.g. after an outage) without touching the scheduled sync's cursors."""
     source = outlit_source(start_date=start_date, end_date=end_date, **source_options)
-    return _pipeline().run(source.with_resources("customers", "timeline", "facts"))
+    return run_fast(default_pipeline(), source.with_resources("customers", "timeline", "facts"))
 
 
 def load_reference_tables(**source_options: Any) -> LoadInfo:
@@ -105,20 +111,20 @@ def load_reference_tables(**source_options: Any) -> LoadInfo:
     source = outlit_source(**source_options).with_resources(
         "workspace_users", "integrations", "integration_syncs"
     )
-    return _pipeline().run(source)
+    return run_fast(default_pipeline(), source)
 
 
 def load_daily_activity_query(api_key: str | None = None, base_url: str | None = None) -> LoadInfo:
     """A custom ``outlit_query`` as an incremental table, paged past the 10,000-row cap."""
     activity = outlit_query_resource(
-        "SELECT customer_id, event_id, occurred_at, channel, event_type FROM activity",
+        "SELECT customer_id, event_id, occurred_at, event_channel, event_type FROM activity",
         name="activity_events",
         primary_key="event_id",
         incremental=dlt.sources.incremental("occurred_at", initial_value="2020-01-01T00:00:00Z"),
         api_key=api_key,
         base_url=base_url,
     )
-    return _pipeline().run(activity)
+    return run_fast(default_pipeline(), activity)
 
 
 def load_to_postgres(credentials: str, **source_options: Any) -> dict[str, int]:

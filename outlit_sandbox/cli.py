@@ -60,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--now", type=_now, default=None, help="anchor clock (default: start time, truncated to hour)"
     )
+    s.add_argument(
+        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+    )
+    s.add_argument("--access-log", action="store_true", help="log every request to stderr")
     return p
 
 
@@ -83,12 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             connection_limit=args.connection_limit,
             now=args.now,
         )
-        server, sock, state = build(config, args.host, args.port)
+        # uvloop ("auto") for a standalone server; in-process mode keeps the default loop policy
+        server, sock, state = build(
+            config, args.host, args.port, log_level=args.log_level, access_log=args.access_log, loop="auto"
+        )
     except (ValueError, OSError) as err:
         print(f"outlit-sandbox: {err}", file=sys.stderr)
         return 2
-    # Faster event loop for a standalone server (in-process mode keeps the default loop policy).
-    server.config.loop = "auto"
     print(
         json.dumps({"base_url": state.base_url, "api_key": config.api_key, "public_key": config.public_key}),
         flush=True,

@@ -112,7 +112,15 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def build(config: SandboxConfig, host: str, port: int) -> tuple[uvicorn.Server, socket.socket, SandboxState]:
+def build(
+    config: SandboxConfig,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    loop: str = "asyncio",
+) -> tuple[uvicorn.Server, socket.socket, SandboxState]:
     """A configured (not yet started) server on a bound socket."""
     sock = _bind(host, port)
     state = SandboxState(config)
@@ -120,11 +128,11 @@ def build(config: SandboxConfig, host: str, port: int) -> tuple[uvicorn.Server, 
     app = create_app(state)
     uv_config = uvicorn.Config(
         app,
-        log_level="warning",
-        access_log=False,
+        log_level=log_level,
+        access_log=access_log,
         lifespan="off",
         http="httptools",
-        loop="asyncio",
+        loop=loop,
         timeout_keep_alive=30,
         server_header=False,
     )

@@ -34,7 +34,6 @@ from .models import ApiKeyInfo, QueryResult
 from .platform import PLATFORM_ROUTES, PlatformRoute, platform_actions, resolve_platform_route
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy
-from .sql_guard import check_read_only_sql
 from .sync import OutlitClient
 from .tools import TOOLS, ToolSpec, get_tool, tool_names, validate_tool_input
 
@@ -79,3 +78,13 @@ __all__ = [
     "tool_names",
     "validate_tool_input",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The SQL guard pulls in sqlglot (~0.3 s); import it on first use so a DAG file that only needs the
+    # client does not pay for it at every parse.
+    if name == "check_read_only_sql":
+        from .sql_guard import check_read_only_sql
+
+        return check_read_only_sql
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,6 @@ from .exceptions import (
 from .models import ApiKeyInfo, QueryResult
 from .platform import resolve_platform_route
 from .retry import parse_reset_at, server_wait
-from .sql_guard import check_read_only_sql
 from .tools import ToolSpec, validate_tool_input
 
 log = logging.getLogger("outlit_provider.client")
@@ -333,6 +332,9 @@ class Core:
         return page[spec.items_key]
 
     def query_input(self, sql: str, limit: int | None) -> dict[str, Any]:
+        # sqlglot takes ~0.3 s to import; load it only when SQL is checked, not on every DAG parse.
+        from .sql_guard import check_read_only_sql
+
         check_read_only_sql(sql)
         payload: dict[str, Any] = {"sql": sql}
         if limit is not None:

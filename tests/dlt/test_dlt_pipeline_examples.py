@@ -42,3 +42,26 @@ def test_load_all_returns_the_warehouse_row_counts(sandbox: Any, tmp_path: Path)
 def test_command_line_rejects_an_unknown_use_case(capsys: pytest.CaptureFixture[str]) -> None:
     assert outlit_pipeline.main(["load_everything"]) == 2
     assert "choose one of" in capsys.readouterr().err
+
+
+def test_every_example_runs_against_the_sandbox(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # configured the way users configure it: env vars; pipelines land in DLT_DATA_DIR (a temp dir here)
+    monkeypatch.setenv("SOURCES__OUTLIT__API_KEY", fresh_sandbox.api_key)
+    monkeypatch.setenv("SOURCES__OUTLIT__BASE_URL", fresh_sandbox.base_url)
+    ds = fresh_sandbox.dataset()
+    first = ds["customers"][0]
+
+    for info in (
+        outlit_pipeline.load_reference_tables(),
+        outlit_pipeline.load_daily_activity_query(),
+        outlit_pipeline.load_customer_timelines([first["domain"]]),
+        outlit_pipeline.backfill_window("2000-01-01", ds["now"]),
+    ):
+        assert not info.has_failed_jobs
+    pipeline = outlit_pipeline.default_pipeline()
+    counts = outlit_pipeline.table_counts(pipeline)
+    assert counts["activity_events"] >= sum(len(ids) for ids in ds["timeline"].values())
+    assert counts["workspace_users"] == len(ds["workspace_users"])
+    assert counts["timeline"] == sum(len(ids) for ids in ds["timeline"].values())
