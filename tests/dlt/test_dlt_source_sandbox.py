@@ -159,3 +159,21 @@ def test_api_key_never_lands_in_state_traces_or_tables(
         for table in pipeline.default_schema.tables:
             for row in client.execute_sql(f"SELECT * FROM {client.make_qualified_table_name(table)}"):
                 assert key not in repr(row), f"API key found in table {table}"
+
+
+def test_settings_from_dlt_toml_files(fresh_sandbox: Any, tmp_path: Path) -> None:
+    # the autouse fixture made tmp_path the working directory, where dlt looks for .dlt/
+    chosen = fresh_sandbox.dataset()["customers"][3]
+    settings = tmp_path / ".dlt"
+    settings.mkdir()
+    (settings / "secrets.toml").write_text(f'[sources.outlit]\napi_key = "{fresh_sandbox.api_key}"\n')
+    (settings / "config.toml").write_text(
+        "[sources.outlit]\n"
+        f'base_url = "{fresh_sandbox.base_url}"\n'
+        f'customers = ["{chosen["domain"]}"]\n'
+        "max_workers = 2\n"
+        "lookback_hours = 0.5\n"
+    )
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(outlit_source().with_resources("timeline"))
+    assert {r[0] for r in rows(pipeline, "timeline", "DISTINCT customer_id")} == {chosen["id"]}
