@@ -1,9 +1,12 @@
 """dlt source for Outlit: customers, users, timelines, facts, sources and integrations, loaded incrementally.
 
-    >>> import dlt
-    >>> from dlt_sources.outlit import outlit_source
-    >>> pipeline = dlt.pipeline("outlit", destination="duckdb", dataset_name="outlit_data")
-    >>> pipeline.run(outlit_source())
+Usage::
+
+    import dlt
+    from dlt_sources.outlit import outlit_source
+
+    pipeline = dlt.pipeline("outlit", destination="duckdb", dataset_name="outlit_data")
+    pipeline.run(outlit_source(), loader_file_format="parquet")
 
 The API key is read from ``SOURCES__OUTLIT__API_KEY`` or ``.dlt/secrets.toml`` (``[sources.outlit]``).
 See ``docs/dlt.md`` for tables, columns, settings and destinations.
@@ -87,7 +90,8 @@ def outlit_source(
         lookback_hours: Each run re-reads this much before every cursor to catch late-arriving records.
         facts_full_refresh_hours: How often each customer's facts are re-read in full, which is what
             catches a status change on a fact older than the look-back.
-        max_workers: Per-customer requests in flight at once (all share one client).
+        max_workers: Requests in flight at once across the whole run (per-customer fetches and the
+            listings running beside them, all through one client); 1 makes the run sequential.
         requests_per_second: Pace every tool call of the run (all resources and workers together) to
             this rate, e.g. your plan's limit; unpaced when omitted.
         skip_unchanged_customers: Do not ask for the timeline of a customer whose ``lastActivityAt`` has
@@ -120,7 +124,9 @@ def outlit_source(
     if client is not None:
         if not isinstance(client, OutlitClient):
             raise ValueError(f"client must be an OutlitClient, got {type(client).__name__}")
-        shared = SharedClient(client=client, requests_per_second=requests_per_second)
+        shared = SharedClient(
+            client=client, max_in_flight=max_workers, requests_per_second=requests_per_second
+        )
     else:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError(
@@ -140,7 +146,7 @@ def outlit_source(
                 allow_insecure_http=allow_insecure_http,
             )
 
-        shared = SharedClient(build, requests_per_second=requests_per_second)
+        shared = SharedClient(build, max_in_flight=max_workers, requests_per_second=requests_per_second)
 
     def listing(tool: str, tool_input: dict[str, Any]) -> Iterator[Rows]:
         with shared.lease() as outlit:
@@ -213,9 +219,10 @@ def outlit_source(
                     elif state is not None:
                         remember(state, message.task, message.result)
 
-    def state_of(key: str) -> dict[str, Any] | None:
-        # a backfill neither reads nor writes cursors
-        return None if window.backfill else dlt.current.resource_state().setdefault(key, {})
+    def state_of(resource: str, key: str) -> dict[str, Any] | None:
+        # A backfill neither reads nor writes cursors. The name is explicit because parallelized
+        # resources run in dlt's worker threads, where dlt cannot infer it.
+        return None if window.backfill else dlt.current.resource_state(resource).setdefault(key, {})
 
     @dlt.transformer(
         name="timeline",
@@ -223,9 +230,10 @@ def outlit_source(
         primary_key="id",
         write_disposition="merge",
         columns=TIMELINE_COLUMNS,
+        parallelized=True,
     )
     def timeline(customer_page: Rows) -> Iterator[Rows]:
-        state = state_of("customers")
+        state = state_of("timeline", "customers")
         yield from run_per_customer(
             plan_timeline(_as_rows(customer_page), state, window, skip_unchanged_customers),
             lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
@@ -239,9 +247,10 @@ def outlit_source(
         primary_key="id",
         write_disposition="merge",
         columns=FACTS_COLUMNS,
+        parallelized=True,
     )
     def facts(customer_page: Rows) -> Iterator[Rows]:
-        state = state_of("customers")
+        state = state_of("facts", "customers")
         now = datetime.now(UTC)
         yield from run_per_customer(
             plan_facts(_as_rows(customer_page), state, window, facts_full_refresh, now),
@@ -256,10 +265,11 @@ def outlit_source(
         write_disposition="merge",
         columns=SOURCES_COLUMNS,
         selected=include_sources,
+        parallelized=True,
     )
     def sources() -> Iterator[Rows]:
         # Without a customer filter one listing covers every customer (and records tied to none).
-        state = state_of("scopes")
+        state = state_of("sources", "scopes")
         yield from run_per_customer(
             plan_sources(sorted(wanted) if wanted is not None else ["*"], state, window),
             lambda outlit, p: source_pages(

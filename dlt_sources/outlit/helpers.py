@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from dlt.common import logger
@@ -27,10 +27,10 @@ GONE = object()
 
 
 class SharedClient:
-    """One client for every resource of a source run, so that a single limiter paces all their requests.
+    """One client, one in-flight bound and one optional rate limiter for every resource of a source run.
 
-    Resources run as generators that dlt interleaves, so the client is opened by the first resource that
-    needs it and closed when the last one lets go. A client passed in by the caller is never closed here.
+    Resources run side by side in dlt's threads, so the client is opened by the first resource that needs
+    it and closed when the last one lets go. A client passed in by the caller is never closed here.
     """
 
     def __init__(
@@ -38,6 +38,7 @@ class SharedClient:
         factory: Callable[[], OutlitClient] | None = None,
         *,
         client: OutlitClient | None = None,
+        max_in_flight: int | None = None,
         requests_per_second: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -55,6 +56,8 @@ class SharedClient:
             if requests_per_second
             else None
         )
+        # Resources and their worker pools run side by side; this bounds the requests they have open.
+        self._gate = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
     @contextmanager
     def lease(self) -> Iterator[OutlitClient]:
@@ -74,22 +77,23 @@ class SharedClient:
                     self._client = None
 
     def call(self, request: Callable[[], T]) -> T:
-        """One paced request."""
-        if self._limiter is None:
-            return request()
-        self._limiter.acquire()
-        try:
-            return request()
-        finally:
-            self._limiter.release()
+        """One request, counted against ``max_in_flight`` and paced to ``requests_per_second``."""
+        with self._gate or nullcontext():
+            if self._limiter is None:
+                return request()
+            self._limiter.acquire()
+            try:
+                return request()
+            finally:
+                self._limiter.release()
 
     def paced(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Tool pages with a token taken before each request (each ``next`` of the client's page iterator).
+        """Tool pages, each request (a ``next`` of the client's page iterator) made through :meth:`call`.
 
         A page without ``pagination.nextCursor`` is the last, so no token is spent on the ``next`` that
         only finds the iterator exhausted.
         """
-        if self._limiter is None:
+        if self._limiter is None and self._gate is None:
             yield from pages
             return
         more = True

@@ -18,6 +18,8 @@ from .helpers import SharedClient
 from .settings import DEFAULT_BASE_URL, QUERY_ROW_CAP
 
 _ALIAS = "_outlit_q"
+START_TOKEN = "{start}"
+END_TOKEN = "{end}"
 _ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -44,7 +46,9 @@ def outlit_query_resource(
 
     ``incremental`` names a timestamp (or other increasing) column of the result, or is a
     ``dlt.sources.incremental``; each run then asks only for rows with ``column >= last value`` (the
-    boundary rows are deduplicated by dlt) and, for a backfill, ``column < end_value``.
+    boundary rows are deduplicated by dlt) and, for a backfill, ``column < end_value``. The SQL may also
+    contain ``{start}`` / ``{end}``, replaced by those bounds as literals, to filter inside the query
+    (before a GROUP BY, say).
 
     The write disposition defaults to ``merge`` with a primary key, ``append`` with only an incremental
     column and ``replace`` otherwise. The API key comes from ``api_key``, ``client``, or dlt config
@@ -67,10 +71,14 @@ def outlit_query_resource(
         else SharedClient(_client_factory(api_key, base_url, allow_insecure_http))
     )
 
+    if cursor is None and any(token in body for token in (START_TOKEN, END_TOKEN)):
+        raise ValueError(f"the SQL uses {START_TOKEN}/{END_TOKEN}, which need incremental=... to fill them")
+
     def rows(cursor: dlt.sources.incremental[Any] | None = cursor) -> Iterator[list[dict[str, Any]]]:
-        pager = _Pager(body, keys, cursor.cursor_path if cursor is not None else None, page_size)
         lower = cursor.last_value if cursor is not None else None
         upper = cursor.end_value if cursor is not None else None
+        text = substitute(body, lower, upper)
+        pager = _Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
         with shared.lease() as outlit:
             yield from pager.pages(outlit, lower, upper)
 
@@ -81,6 +89,25 @@ def outlit_query_resource(
         write_disposition=write_disposition,
         columns=columns,
     )()
+
+
+def substitute(sql: str, lower: Any, upper: Any) -> str:
+    """Fills the optional ``{start}`` / ``{end}`` tokens with the cursor's bounds as SQL literals.
+
+    The outer filter on the wrapped query is always applied as well; the tokens let a query filter
+    *before* it aggregates or joins, which the outer filter cannot do.
+    """
+    if START_TOKEN in sql:
+        if lower is None:
+            raise ValueError(
+                f"the SQL uses {START_TOKEN} but the incremental has no value yet: give it an initial_value"
+            )
+        sql = sql.replace(START_TOKEN, sql_literal(lower))
+    if END_TOKEN in sql:
+        if upper is None:
+            raise ValueError(f"the SQL uses {END_TOKEN} but the incremental has no end_value")
+        sql = sql.replace(END_TOKEN, sql_literal(upper))
+    return sql
 
 
 def _client_factory(api_key: str | None, base_url: str | None, allow_insecure_http: bool) -> Any:

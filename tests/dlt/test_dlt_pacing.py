@@ -6,10 +6,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from dlt_helpers import assert_matches_sandbox, duckdb_pipeline, run
 
-from dlt_sources.outlit import helpers
+from dlt_sources.outlit import helpers, outlit_source
+from outlit_provider.client import OutlitClient
 from outlit_provider.client.ratelimit import RateLimiter
 
 
@@ -62,3 +64,41 @@ def test_unpaced_by_default() -> None:
     shared = helpers.SharedClient(lambda: None)  # type: ignore[arg-type, return-value]
     pages = [{"n": 1}, {"n": 2}]
     assert list(shared.paced(iter(pages))) == pages
+
+
+class _InFlight(httpx.BaseTransport):
+    """Counts the requests open at once across all threads of a run."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.open = 0
+        self.peak = 0
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.open += 1
+            self.total += 1
+            self.peak = max(self.peak, self.open)
+        try:
+            response = self.inner.handle_request(request)
+            response.read()
+            return response
+        finally:
+            with self._lock:
+                self.open -= 1
+
+
+@pytest.mark.parametrize("max_workers", [1, 3])
+def test_max_workers_bounds_requests_in_flight_across_the_whole_run(
+    fresh_sandbox: Any, tmp_path: Path, max_workers: int
+) -> None:
+    transport = _InFlight()
+    client = OutlitClient(fresh_sandbox.api_key, base_url=fresh_sandbox.base_url, transport=transport)
+    with client:
+        duckdb_pipeline(tmp_path).run(
+            outlit_source(client=client, include_sources=True, max_workers=max_workers)
+        )
+    assert transport.total > 2 * len(fresh_sandbox.dataset()["customers"])
+    assert transport.peak <= max_workers

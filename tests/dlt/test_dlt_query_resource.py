@@ -11,7 +11,7 @@ import pytest
 from dlt_helpers import duckdb_pipeline, rows
 
 from dlt_sources.outlit import outlit_query_resource
-from dlt_sources.outlit.query import sql_literal
+from dlt_sources.outlit.query import sql_literal, substitute
 from outlit_provider.client import OutlitClient
 
 ACTIVITY = "SELECT event_id, customer_id, occurred_at, event_name FROM activity"
@@ -132,3 +132,35 @@ def test_literals_are_quoted_and_timestamps_normalised() -> None:
     assert sql_literal(3) == "3"
     assert sql_literal(None) == "NULL"
     assert sql_literal(True) == "TRUE"
+
+
+def test_start_token_filters_inside_an_aggregate(fresh_sandbox: Any, tmp_path: Path) -> None:
+    def resource() -> Any:
+        return outlit_query_resource(
+            "SELECT customer_id, COUNT(*) AS events, MAX(occurred_at) AS last_at FROM activity "
+            "WHERE occurred_at >= {start} GROUP BY customer_id",
+            "recent_activity",
+            primary_key="customer_id",
+            incremental=dlt.sources.incremental("last_at", initial_value="2000-01-01T00:00:00Z"),
+            api_key=fresh_sandbox.api_key,
+            base_url=fresh_sandbox.base_url,
+        )
+
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(resource())
+    first = dict(rows(pipeline, "recent_activity", "customer_id, events"))
+    changes = fresh_sandbox.advance(hours=1, events_per_customer=2, facts_per_customer=0, status_changes=0)
+    pipeline.run(resource())
+    # each customer's row is replaced by the count over events since the previous run's latest event
+    second = dict(rows(pipeline, "recent_activity", "customer_id, events"))
+    for cid, ids in changes["events"].items():
+        assert 1 <= second[cid] <= len(ids) + 1, "only events from the last cursor on are counted"
+        assert second[cid] < first[cid]
+
+
+def test_tokens_without_an_incremental_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"\{start\}/\{end\}, which need incremental"):
+        outlit_query_resource("SELECT * FROM activity WHERE occurred_at >= {start}", "t", api_key="ok_x")
+    with pytest.raises(ValueError, match="no end_value"):
+        substitute("SELECT 1 WHERE x < {end}", "2026-01-01", None)
+    assert substitute("x >= {start}", "2026-01-01T00:00:00Z", None) == "x >= '2026-01-01 00:00:00.000000'"

@@ -161,3 +161,19 @@ def test_bad_rows_neither_stall_the_cursor_nor_break_the_run(fresh_sandbox: Any,
     assert loaded == {"evt_bad_time", "evt_ok"}, "the id-less row is dropped, the others are kept"
     state = pipeline.state["sources"]["outlit"]["resources"]["timeline"]["customers"][victim]
     assert state["cursor"] == "2026-01-02T00:00:00.000Z"
+
+
+def test_a_crash_between_extract_and_load_loses_nothing(fresh_sandbox: Any, tmp_path: Path) -> None:
+    # the first process extracts (and so advances its cursors locally) and dies before loading
+    crashed = duckdb_pipeline(tmp_path)
+    with _client(fresh_sandbox) as client:
+        crashed.extract(outlit_source(client=client, include_sources=True))
+    fresh_sandbox.advance(hours=1, events_per_customer=2, facts_per_customer=1, status_changes=2)
+
+    # the next scheduled run, in a new process, finishes the pending package and then syncs what is new
+    restarted = duckdb_pipeline(tmp_path)
+    assert restarted.has_pending_data
+    with _client(fresh_sandbox) as client:
+        _run(restarted, client)
+    assert_matches_sandbox(restarted, fresh_sandbox)
+    assert_no_duplicate_keys(restarted)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 from dlt_helpers import (
     PRIMARY_KEYS,
     assert_matches_sandbox,
@@ -162,10 +165,10 @@ def test_api_key_never_lands_in_state_traces_or_tables(
 
 
 def test_settings_from_dlt_toml_files(fresh_sandbox: Any, tmp_path: Path) -> None:
-    # the autouse fixture made tmp_path the working directory, where dlt looks for .dlt/
     chosen = fresh_sandbox.dataset()["customers"][3]
-    settings = tmp_path / ".dlt"
-    settings.mkdir()
+    project = tmp_path / "project"
+    settings = project / ".dlt"
+    settings.mkdir(parents=True)
     (settings / "secrets.toml").write_text(f'[sources.outlit]\napi_key = "{fresh_sandbox.api_key}"\n')
     (settings / "config.toml").write_text(
         "[sources.outlit]\n"
@@ -174,6 +177,15 @@ def test_settings_from_dlt_toml_files(fresh_sandbox: Any, tmp_path: Path) -> Non
         "max_workers = 2\n"
         "lookback_hours = 0.5\n"
     )
-    pipeline = duckdb_pipeline(tmp_path)
-    pipeline.run(outlit_source().with_resources("timeline"))
+    # dlt locates .dlt/ once per process: point it at the project for this test only, and make sure
+    # nothing of it stays visible to later tests
+    run_context = Container()[PluggableRunContext]
+    previous = run_context.context.run_dir
+    run_context.reload(str(project))
+    try:
+        pipeline = duckdb_pipeline(tmp_path)
+        pipeline.run(outlit_source().with_resources("timeline"))
+    finally:
+        shutil.rmtree(settings)
+        run_context.reload(previous)
     assert {r[0] for r in rows(pipeline, "timeline", "DISTINCT customer_id")} == {chosen["id"]}
