@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -142,9 +143,10 @@ def test_column_types_and_json_kept_whole(sandbox: Any, tmp_path: Path) -> None:
     assert set(PRIMARY_KEYS) <= tables
 
 
-def test_api_key_never_lands_in_state_traces_or_tables(
-    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_api_key_never_lands_in_state_traces_logs_or_tables(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     # the config path (env vars) is the one whose values dlt records in traces
     monkeypatch.setenv("SOURCES__OUTLIT__API_KEY", fresh_sandbox.api_key)
     monkeypatch.setenv("SOURCES__OUTLIT__BASE_URL", fresh_sandbox.base_url)
@@ -152,6 +154,8 @@ def test_api_key_never_lands_in_state_traces_or_tables(
     pipeline.run(outlit_source(include_sources=True))
     pipeline.run(outlit_source(include_sources=True))
     key = fresh_sandbox.api_key
+    assert caplog.records, "debug logging was captured"
+    assert key not in caplog.text
     assert key not in json.dumps(pipeline.state, default=str)
     assert key not in str(pipeline.last_trace)
     assert key not in repr(pipeline.last_trace.asdict())
