@@ -14,7 +14,9 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: list[str] = [
-    "outlit_provider.reverse_load.command",
+    "outlit_provider.commands.api",
+    "outlit_provider.commands.extract",
+    "outlit_provider.commands.reverse_load",
 ]
 
 

@@ -65,7 +65,11 @@ class AsyncOutlitClient:
         self._core = Core(self.config)
         self._http = httpx.AsyncClient(transport=transport, **self._core.client_kwargs())
         self.ingest_limiter = ingest_limiter or TokenBucket(
-            self.config.ingest_rps, wall_clock=self.config.retry.clock
+            # burst=1 spaces requests evenly, so no one-second window (fixed or sliding) sees more than
+            # the limit; a bank of tokens would let a fresh client send a whole second's worth at once.
+            self.config.ingest_rps,
+            burst=1.0,
+            wall_clock=self.config.retry.clock,
         )
         self._limiter = AsyncRateLimiter(self.ingest_limiter, sleep=self.config.retry.async_sleep)
 

@@ -72,7 +72,11 @@ class OutlitClient:
         self._http = httpx.Client(transport=transport, **self._core.client_kwargs())
         #: the token bucket every ingest request draws from; pass it to other clients to share the budget
         self.ingest_limiter = ingest_limiter or TokenBucket(
-            self.config.ingest_rps, wall_clock=self.config.retry.clock
+            # burst=1 spaces requests evenly, so no one-second window (fixed or sliding) sees more than
+            # the limit; a bank of tokens would let a fresh client send a whole second's worth at once.
+            self.config.ingest_rps,
+            burst=1.0,
+            wall_clock=self.config.retry.clock,
         )
         self._limiter = RateLimiter(self.ingest_limiter, sleep=self.config.retry.sleep)
 

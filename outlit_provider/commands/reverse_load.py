@@ -7,8 +7,16 @@ import json
 import sys
 from typing import Any
 
+from outlit_provider.commands.connection import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    add_connection_args,
+    client_from_args,
+)
+from outlit_provider.commands.connection import fail as _fail_input
+
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "retries")
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def register(subparsers: Any) -> None:
@@ -58,33 +66,17 @@ def register(subparsers: Any) -> None:
         help="try again rows an earlier run dead-lettered, even if they have not changed",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    conn = parser.add_argument_group("Outlit connection (default: OUTLIT_* environment variables)")
-    conn.add_argument("--public-key", help="workspace public key pk_... (default: $OUTLIT_PUBLIC_KEY)")
-    conn.add_argument("--base-url", help="API base URL (default: $OUTLIT_BASE_URL or https://app.outlit.ai)")
-    conn.add_argument(
-        "--api-key",
-        help="API key ok_... (default: $OUTLIT_API_KEY; prefer the variable, flags show up in process lists)",
-    )
+    add_connection_args(parser, public_key=True)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from outlit_provider.client import OutlitClient
     from outlit_provider.client.exceptions import OutlitError
     from outlit_provider.reverse_load import MappingError, ReverseLoadError, load_mapping, run_reverse_load
 
     try:
         mapping = load_mapping(args.mapping)
-        overrides = {
-            k: v
-            for k, v in (
-                ("public_key", args.public_key),
-                ("base_url", args.base_url),
-                ("api_key", args.api_key),
-            )
-            if v
-        }
-        client = OutlitClient.from_env(**overrides)
+        client = client_from_args(args)
     except (MappingError, OutlitError, ValueError) as exc:
         return _fail_input(exc)
     try:
@@ -110,11 +102,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail_input(exc)
     _print_summary(result.as_dict(), as_json=args.json)
     return EXIT_OK
-
-
-def _fail_input(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def _print_summary(result: dict[str, Any], *, as_json: bool) -> None:

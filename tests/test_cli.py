@@ -1,0 +1,100 @@
+"""`outlit-etl` end to end against the sandbox: check, tool, query and extract (reverse-load has its own)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from outlit_provider import cli
+
+
+@pytest.fixture
+def outlit_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("OUTLIT_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("OUTLIT_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", sandbox.public_key)
+    return sandbox
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_reports_the_organization(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "check", "--json")
+    assert code == 0
+    assert json.loads(out)["organization_id"]
+    assert outlit_env.api_key not in out
+
+
+def test_check_with_a_wrong_key_fails_without_echoing_it(
+    outlit_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "check", "--api-key", "ok_wrong_key_123456")
+    assert code == 1
+    assert "ok_wrong_key_123456" not in out + err
+    assert err.startswith("error:")
+
+
+def test_tool_pages_a_list_tool_to_the_end(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--all", "--input", '{"limit": 5}')
+    assert code == 0
+    ids = [json.loads(line)["id"] for line in out.splitlines()]
+    assert sorted(ids) == sorted(c["id"] for c in outlit_env.dataset()["customers"])
+
+
+def test_tool_input_errors_name_the_field(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "tool", "outlit_list_customers", "--input", '{"billingStatus": "RICH"}')
+    assert code == 2
+    assert "billingStatus" in err and "PAYING" in err
+    code, _, err = _run(capsys, "tool", "outlit_list_customer")
+    assert code == 2 and "outlit_list_customers" in err
+    code, _, err = _run(capsys, "tool", "outlit_list_customers", "--input", "[1]")
+    assert code == 2 and "JSON object" in err
+
+
+def test_query_prints_csv_and_refuses_writes_locally(
+    outlit_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = outlit_env.stats()
+    code, _, err = _run(capsys, "query", "DELETE FROM customers")
+    assert code == 2 and "read-only" in err.lower()
+    assert outlit_env.stats()["requests"] == before["requests"]  # refused before any request
+    code, out, _ = _run(
+        capsys, "query", "SELECT customer_id, domain FROM customers ORDER BY 1", "--format", "csv"
+    )
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "customer_id,domain"
+    assert len(lines) - 1 == len(outlit_env.dataset()["customers"])
+
+
+def test_extract_loads_duckdb_and_a_rerun_adds_nothing(
+    outlit_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.duckdb"
+    args = ["extract", "--duckdb-file", str(db), "--pipelines-dir", str(tmp_path / "p"), "--json"]
+    code, out, _ = _run(capsys, *args)
+    assert code == 0
+    first = json.loads(out)
+    assert first["customers"] == len(outlit_env.dataset()["customers"])
+    code, out, _ = _run(capsys, *args)
+    assert code == 0 and json.loads(out) == first
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM outlit_data.customers").fetchone()[0] == first["customers"]
+
+
+def test_console_script_help_is_fast_and_lists_every_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "outlit_provider.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("check", "tool", "query", "extract", "reverse-load"):
+        assert command in out
