@@ -92,8 +92,9 @@ def outlit_source(
             catches a status change on a fact older than the look-back.
         max_workers: Requests in flight at once across the whole run (per-customer fetches and the
             listings running beside them, all through one client); 1 makes the run sequential.
-        requests_per_second: Pace every tool call of the run (all resources and workers together) to
-            this rate, e.g. your plan's limit; unpaced when omitted.
+        requests_per_second: Pace every request of the run (all resources and workers together) to
+            this rate, e.g. your plan's limit; unpaced when omitted. It is the shared client's
+            ``platform_rps``; a 429 pauses every worker whatever this is set to.
         skip_unchanged_customers: Do not ask for the timeline of a customer whose ``lastActivityAt`` has
             not moved since the last run. Late events of an otherwise idle customer then arrive with its
             next activity (within the look-back); set False to ask every customer on every run.
@@ -124,9 +125,12 @@ def outlit_source(
     if client is not None:
         if not isinstance(client, OutlitClient):
             raise ValueError(f"client must be an OutlitClient, got {type(client).__name__}")
-        shared = SharedClient(
-            client=client, max_in_flight=max_workers, requests_per_second=requests_per_second
-        )
+        if requests_per_second is not None and client.config.platform_rps != requests_per_second:
+            raise ValueError(
+                "requests_per_second paces the client the source builds; a client passed in keeps its own "
+                f"rate: build it with OutlitClient(..., platform_rps={requests_per_second!r}) instead"
+            )
+        shared = SharedClient(client=client, max_in_flight=max_workers)
     else:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError(
@@ -144,9 +148,11 @@ def outlit_source(
                 timeout=timeout,
                 max_retries=max_retries,
                 allow_insecure_http=allow_insecure_http,
+                # one client serves every resource and worker, so its platform limiter paces the whole run
+                platform_rps=requests_per_second,
             )
 
-        shared = SharedClient(build, max_in_flight=max_workers, requests_per_second=requests_per_second)
+        shared = SharedClient(build, max_in_flight=max_workers)
 
     def listing(tool: str, tool_input: dict[str, Any]) -> Iterator[Rows]:
         with shared.lease() as outlit:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from dlt.common import logger
 
-from outlit_provider.client import OutlitClient, TokenBucket
+from outlit_provider.client import OutlitClient
 from outlit_provider.client.exceptions import OutlitNotFoundError
-from outlit_provider.client.ratelimit import RateLimiter
 
 from .settings import TOOL_GET_TIMELINE, TOOL_LIST_FACTS, TOOL_LIST_SOURCES
 from .timestamps import latest
@@ -27,10 +25,12 @@ GONE = object()
 
 
 class SharedClient:
-    """One client, one in-flight bound and one optional rate limiter for every resource of a source run.
+    """One client and one in-flight bound for every resource of a source run.
 
     Resources run side by side in dlt's threads, so the client is opened by the first resource that needs
-    it and closed when the last one lets go. A client passed in by the caller is never closed here.
+    it and closed when the last one lets go. A client passed in by the caller is never closed here. The
+    rate is the client's business: its platform limiter (``platform_rps``, and the cooldown after a 429)
+    covers every thread that uses it.
     """
 
     def __init__(
@@ -39,8 +39,6 @@ class SharedClient:
         *,
         client: OutlitClient | None = None,
         max_in_flight: int | None = None,
-        requests_per_second: float | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         if factory is None and client is None:
             raise ValueError("SharedClient needs a client factory or a client")
@@ -49,13 +47,6 @@ class SharedClient:
         self._owned = client is None
         self._users = 0
         self._lock = threading.Lock()
-        # One bucket for every resource and worker thread of the run; the client's own limiter covers
-        # only the ingest route, so tool calls are paced here when the caller knows its plan's rate.
-        self._limiter = (
-            RateLimiter(TokenBucket(requests_per_second, burst=1.0), sleep=sleep)
-            if requests_per_second
-            else None
-        )
         # Resources and their worker pools run side by side; this bounds the requests they have open.
         self._gate = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
@@ -77,23 +68,17 @@ class SharedClient:
                     self._client = None
 
     def call(self, request: Callable[[], T]) -> T:
-        """One request, counted against ``max_in_flight`` and paced to ``requests_per_second``."""
+        """One request, counted against ``max_in_flight`` (the client paces it)."""
         with self._gate or nullcontext():
-            if self._limiter is None:
-                return request()
-            self._limiter.acquire()
-            try:
-                return request()
-            finally:
-                self._limiter.release()
+            return request()
 
     def paced(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Tool pages, each request (a ``next`` of the client's page iterator) made through :meth:`call`.
 
-        A page without ``pagination.nextCursor`` is the last, so no token is spent on the ``next`` that
+        A page without ``pagination.nextCursor`` is the last, so no slot is taken for the ``next`` that
         only finds the iterator exhausted.
         """
-        if self._limiter is None and self._gate is None:
+        if self._gate is None:
             yield from pages
             return
         more = True

@@ -259,6 +259,20 @@ class Core:
             return None  # no reset time: backing off blindly would only burn more of the allowance
         return policy.backoff(retries)
 
+    def cooldown(self, error: OutlitError) -> float | None:
+        """Seconds every request sharing this call's limiter must hold back after ``error``, or None.
+
+        A 429 (or 503) with a wait, or a plan limit that resets soon, speaks for the client's whole budget,
+        not for this one request: other threads and tasks firing meanwhile would only collect 429s of their
+        own. A wait beyond ``max_wait`` (a monthly allowance) is raised instead, so it blocks nobody.
+        """
+        wait = error.retry_after
+        if not wait or wait > self.policy.max_wait:
+            return None
+        if error.status_code in (429, 503) or isinstance(error, OutlitPlanLimitError):
+            return wait
+        return None
+
     def log_retry(self, call: Call, error: OutlitError, delay: float, retries: int) -> None:
         log.info(
             "%s failed (%s); retry %d/%d in %.2f s",

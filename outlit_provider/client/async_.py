@@ -50,6 +50,8 @@ class AsyncOutlitClient:
         ingest_rps: float = 100.0,
         transport: httpx.AsyncBaseTransport | None = None,
         ingest_limiter: TokenBucket | None = None,
+        platform_rps: float | None = None,
+        platform_limiter: TokenBucket | None = None,
         config: ClientConfig | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
@@ -61,6 +63,7 @@ class AsyncOutlitClient:
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
             ingest_rps=ingest_rps,
+            platform_rps=platform_rps,
         )
         self._core = Core(self.config)
         self._http = httpx.AsyncClient(transport=transport, **self._core.client_kwargs())
@@ -72,10 +75,18 @@ class AsyncOutlitClient:
             wall_clock=self.config.retry.clock,
         )
         self._limiter = AsyncRateLimiter(self.ingest_limiter, sleep=self.config.retry.async_sleep)
+        #: the bucket every platform request (tools, integrations, actions) draws from: paced to
+        #: ``platform_rps`` if set, and always closed to all threads/tasks while a 429's wait lasts
+        self.platform_limiter = platform_limiter or TokenBucket(
+            self.config.platform_rps, burst=1.0, wall_clock=self.config.retry.clock
+        )
+        self._platform = AsyncRateLimiter(self.platform_limiter, sleep=self.config.retry.async_sleep)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncOutlitClient:
-        client_only = {k: overrides.pop(k) for k in ("transport", "ingest_limiter") if k in overrides}
+        client_only = {
+            k: overrides.pop(k) for k in ("transport", "ingest_limiter", "platform_limiter") if k in overrides
+        }
         return cls(config=ClientConfig.from_env(**overrides), **client_only)
 
     async def aclose(self) -> None:
@@ -94,10 +105,13 @@ class AsyncOutlitClient:
 
     async def _execute(self, call: Call) -> Outcome:
         core = self._core
+        limiter, bucket = (
+            (self._limiter, self.ingest_limiter) if call.ingest else (self._platform, self.platform_limiter)
+        )
         retries = 0
+        waited_out: int | None = None
         while True:
-            if call.ingest:
-                await self._limiter.acquire()
+            await limiter.acquire(waited_out)
             try:
                 request = core.build(self._http, call)
                 started = time.perf_counter()
@@ -108,20 +122,23 @@ class AsyncOutlitClient:
                 else:
                     await response.aread()
                     core.log_response(call, response, started, retries)
-                    if call.ingest:
-                        self.ingest_limiter.observe(response.headers)
+                    bucket.observe(response.headers)
                     result = core.finish(call, response, retries)
                     if isinstance(result, Outcome):
                         return result
                     error = result
             finally:
-                if call.ingest:
-                    self._limiter.release()
+                limiter.release()
             delay = core.retry_delay(call, error, retries)
+            cooldown = core.cooldown(error)
+            if cooldown:
+                # Set even when this call gives up: the others sharing the bucket must still hold back.
+                # A block this call sleeps out below stays skipped until a newer one is set.
+                waited_out = bucket.block_for(cooldown)
             if delay is None:
                 raise error
-            if call.ingest and error.retry_after:
-                self.ingest_limiter.block_for(error.retry_after)
+            if cooldown and delay < cooldown:
+                waited_out = None  # this call has not sat the block out, so its next acquire waits for it
             core.log_retry(call, error, delay, retries)
             await self.config.retry.async_sleep(delay)
             retries += 1

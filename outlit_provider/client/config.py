@@ -21,6 +21,7 @@ DEFAULT_BASE_URL = "https://app.outlit.ai"
 ENV_API_KEY = "OUTLIT_API_KEY"
 ENV_PUBLIC_KEY = "OUTLIT_PUBLIC_KEY"
 ENV_BASE_URL = "OUTLIT_BASE_URL"
+ENV_PLATFORM_RPS = "OUTLIT_PLATFORM_RPS"
 
 _PUBLIC_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_\-]+$")
 
@@ -51,6 +52,8 @@ class ClientConfig:
     retry: RetryPolicy
     ingest_rps: float
     allow_insecure_http: bool = False
+    #: pace platform requests (tools, integrations, actions) client-wide to this rate; None = by 429s only
+    platform_rps: float | None = None
     user_agent: str = field(default_factory=user_agent)
 
     @classmethod
@@ -65,6 +68,7 @@ class ClientConfig:
         max_retries: int | None = None,
         allow_insecure_http: bool = False,
         ingest_rps: float = 100.0,
+        platform_rps: float | None = None,
     ) -> ClientConfig:
         key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
         if key is not None:
@@ -110,6 +114,12 @@ class ClientConfig:
             policy = policy.replace(max_retries=max_retries)
         if not ingest_rps or ingest_rps <= 0:
             raise OutlitConfigurationError(f"ingest_rps must be a positive number, got {ingest_rps!r}")
+        if platform_rps is not None and (
+            isinstance(platform_rps, bool) or not isinstance(platform_rps, int | float) or platform_rps <= 0
+        ):
+            raise OutlitConfigurationError(
+                f"platform_rps must be a positive number (or None for no pacing), got {platform_rps!r}"
+            )
         return cls(
             api_key=key,
             public_key=public_key,
@@ -118,15 +128,25 @@ class ClientConfig:
             retry=policy,
             ingest_rps=float(ingest_rps),
             allow_insecure_http=allow_insecure_http,
+            platform_rps=float(platform_rps) if platform_rps is not None else None,
         )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ClientConfig:
-        """Read OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY and OUTLIT_BASE_URL; keyword arguments win over them."""
+        """Read OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY, OUTLIT_BASE_URL and OUTLIT_PLATFORM_RPS; keyword
+        arguments win over them."""
         env = os.environ if environ is None else environ
         overrides.setdefault("api_key", env.get(ENV_API_KEY) or None)
         overrides.setdefault("public_key", env.get(ENV_PUBLIC_KEY) or None)
         overrides.setdefault("base_url", env.get(ENV_BASE_URL) or None)
+        if "platform_rps" not in overrides and env.get(ENV_PLATFORM_RPS, "").strip():
+            raw = env[ENV_PLATFORM_RPS].strip()
+            try:
+                overrides["platform_rps"] = float(raw)
+            except ValueError:
+                raise OutlitConfigurationError(
+                    f"{ENV_PLATFORM_RPS}={raw!r} is not a number: set requests per second, e.g. 10"
+                ) from None
         return cls.create(**overrides)
 
     def require_api_key(self) -> str:

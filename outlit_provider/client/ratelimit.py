@@ -1,4 +1,5 @@
-"""A token-bucket limiter for the ingest route, kept in step with Outlit's ``X-RateLimit-*`` headers.
+"""Token-bucket limiters (one for the ingest route, one for platform requests), kept in step with Outlit's
+``X-RateLimit-*`` headers and its 429s.
 
 The bucket hands out *reservations*: each caller takes a token now (the balance may go negative) and is
 told how long to wait for it, so concurrent threads or tasks queue fairly instead of stampeding when the
@@ -18,20 +19,24 @@ __all__ = ["AsyncRateLimiter", "RateLimiter", "TokenBucket"]
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` banked; ``reserve()`` returns the wait in seconds."""
+    """``rate`` tokens per second, at most ``burst`` banked; ``reserve()`` returns the wait in seconds.
+
+    ``rate=None`` paces nothing by rate: the bucket then only holds every caller back while a block set by
+    the server (an empty ``X-RateLimit`` window, a 429's ``Retry-After``) lasts.
+    """
 
     def __init__(
         self,
-        rate: float,
+        rate: float | None,
         burst: float | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate!r}")
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate must be positive (or None for no pacing by rate), got {rate!r}")
+        self.rate = float(rate) if rate is not None else None
+        self.burst = float(burst if burst is not None else max(1.0, rate or 1.0))
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._tokens = self.burst
@@ -42,16 +47,25 @@ class TokenBucket:
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        if self.rate is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    def reserve(self) -> float:
-        """Take a token; returns how long to wait before sending."""
+    def reserve(self, waited_out: int | None = None) -> float:
+        """Take a token; returns how long to wait before sending.
+
+        ``waited_out`` is a generation :meth:`block_for` returned to a caller that has since slept through
+        that block itself; while no newer block is set, it is not waited for a second time.
+        """
         with self._lock:
             now = self._monotonic()
-            self._refill(now)
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            wait = 0.0
+            if self.rate is not None:
+                self._refill(now)
+                self._tokens -= 1.0
+                wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            if waited_out is not None and waited_out == self._generation:
+                return wait
             return max(wait, self._blocked_until - now)
 
     @property
@@ -108,10 +122,18 @@ class TokenBucket:
                 # Without a reset time, assume the window is one second long.
                 self._block_until(now + (reset_in if reset_in is not None else 1.0))
 
-    def block_for(self, seconds: float) -> None:
-        """Hold every caller back for ``seconds`` (after a 429 that named a wait)."""
+    def block_for(self, seconds: float) -> int | None:
+        """Hold every caller back for ``seconds`` (after a 429 that named a wait).
+
+        Returns the generation of the block now in force, for a caller that sleeps ``seconds`` itself to
+        pass to ``acquire(waited_out=...)``; None when a longer block was already set (still to be waited).
+        """
         with self._lock:
-            self._block_until(self._monotonic() + seconds)
+            when = self._monotonic() + seconds
+            if when < self._blocked_until:
+                return None
+            self._block_until(when)
+            return self._generation
 
 
 class RateLimiter:
@@ -121,10 +143,13 @@ class RateLimiter:
         self.bucket = bucket
         self._sleep = sleep
 
-    def acquire(self) -> float:
-        """Wait for a token, then count the caller as in flight until :meth:`release`."""
+    def acquire(self, waited_out: int | None = None) -> float:
+        """Wait for a token, then count the caller as in flight until :meth:`release`.
+
+        ``waited_out``: what :meth:`TokenBucket.block_for` returned before the caller slept that block out.
+        """
         generation = self.bucket.block_generation
-        wait = self.bucket.reserve()
+        wait = self.bucket.reserve(waited_out)
         total = 0.0
         while wait > 0:
             self._sleep(wait)
@@ -147,10 +172,10 @@ class AsyncRateLimiter:
         self.bucket = bucket
         self._sleep = sleep
 
-    async def acquire(self) -> float:
+    async def acquire(self, waited_out: int | None = None) -> float:
         """Wait for a token, then count the caller as in flight until :meth:`release`."""
         generation = self.bucket.block_generation
-        wait = self.bucket.reserve()
+        wait = self.bucket.reserve(waited_out)
         total = 0.0
         while wait > 0:
             await self._sleep(wait)

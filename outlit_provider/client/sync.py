@@ -56,6 +56,8 @@ class OutlitClient:
         ingest_rps: float = 100.0,
         transport: httpx.BaseTransport | None = None,
         ingest_limiter: TokenBucket | None = None,
+        platform_rps: float | None = None,
+        platform_limiter: TokenBucket | None = None,
         config: ClientConfig | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
@@ -67,6 +69,7 @@ class OutlitClient:
             max_retries=max_retries,
             allow_insecure_http=allow_insecure_http,
             ingest_rps=ingest_rps,
+            platform_rps=platform_rps,
         )
         self._core = Core(self.config)
         self._http = httpx.Client(transport=transport, **self._core.client_kwargs())
@@ -79,11 +82,19 @@ class OutlitClient:
             wall_clock=self.config.retry.clock,
         )
         self._limiter = RateLimiter(self.ingest_limiter, sleep=self.config.retry.sleep)
+        #: the bucket every platform request (tools, integrations, actions) draws from: paced to
+        #: ``platform_rps`` if set, and always closed to all threads/tasks while a 429's wait lasts
+        self.platform_limiter = platform_limiter or TokenBucket(
+            self.config.platform_rps, burst=1.0, wall_clock=self.config.retry.clock
+        )
+        self._platform = RateLimiter(self.platform_limiter, sleep=self.config.retry.sleep)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> OutlitClient:
         """Build a client from OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY and OUTLIT_BASE_URL (arguments win)."""
-        client_only = {k: overrides.pop(k) for k in ("transport", "ingest_limiter") if k in overrides}
+        client_only = {
+            k: overrides.pop(k) for k in ("transport", "ingest_limiter", "platform_limiter") if k in overrides
+        }
         return cls(config=ClientConfig.from_env(**overrides), **client_only)
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -104,10 +115,13 @@ class OutlitClient:
 
     def _execute(self, call: Call) -> Outcome:
         core = self._core
+        limiter, bucket = (
+            (self._limiter, self.ingest_limiter) if call.ingest else (self._platform, self.platform_limiter)
+        )
         retries = 0
+        waited_out: int | None = None
         while True:
-            if call.ingest:
-                self._limiter.acquire()
+            limiter.acquire(waited_out)
             try:
                 request = core.build(self._http, call)
                 started = time.perf_counter()
@@ -118,20 +132,23 @@ class OutlitClient:
                 else:
                     response.read()
                     core.log_response(call, response, started, retries)
-                    if call.ingest:
-                        self.ingest_limiter.observe(response.headers)
+                    bucket.observe(response.headers)
                     result = core.finish(call, response, retries)
                     if isinstance(result, Outcome):
                         return result
                     error = result
             finally:
-                if call.ingest:
-                    self._limiter.release()
+                limiter.release()
             delay = core.retry_delay(call, error, retries)
+            cooldown = core.cooldown(error)
+            if cooldown:
+                # Set even when this call gives up: the others sharing the bucket must still hold back.
+                # A block this call sleeps out below stays skipped until a newer one is set.
+                waited_out = bucket.block_for(cooldown)
             if delay is None:
                 raise error
-            if call.ingest and error.retry_after:
-                self.ingest_limiter.block_for(error.retry_after)
+            if cooldown and delay < cooldown:
+                waited_out = None  # this call has not sat the block out, so its next acquire waits for it
             core.log_retry(call, error, delay, retries)
             self.config.retry.sleep(delay)
             retries += 1

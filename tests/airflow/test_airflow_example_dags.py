@@ -95,3 +95,38 @@ def test_dag_test_platform_admin_against_sandbox(airflow_db, fresh_conn, example
     dag_run = example_bag.get_dag("outlit_platform_admin").test()
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert set(states.values()) == {"success"}, states
+
+
+@pytest.mark.postgres
+def test_dag_test_warehouse_round_trip_against_sandbox_and_postgres(
+    airflow_db, fresh_conn, example_bag, postgres_url, monkeypatch, tmp_path
+):
+    """extract (dlt -> Postgres) >> score (SQL) >> send (SqlToOutlitOperator), twice: the rerun sends 0."""
+    import sqlalchemy as sa
+
+    # dlt insists on a password; the test cluster trusts loopback, so any will do.
+    airflow_uri = postgres_url.replace("postgresql://postgres@", "postgres://postgres:trust@")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", airflow_uri)
+    monkeypatch.setenv("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))  # keep the user's ~/.dlt out of it
+    dag = example_bag.get_dag("outlit_warehouse_sync")
+    customers = len(fresh_conn.dataset()["customers"])
+
+    for day in (1, 2):  # the second night: nothing new upstream, nothing changed, nothing sent
+        run = dag.test(logical_date=datetime(2026, 3, day, tzinfo=UTC))
+        states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+        assert set(states.values()) == {"success"}, states
+    assert fresh_conn.stats()["ingest"]["accepted"] == customers
+
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        ledger = conn.execute(sa.text("SELECT count(*) FROM analytics._outlit_sync_ledger")).scalar()
+        sent = conn.execute(
+            sa.text("SELECT sent_count FROM analytics._outlit_sync_runs ORDER BY started_at")
+        ).scalars()
+        sent = list(sent)
+        loaded = conn.execute(sa.text("SELECT count(*) FROM outlit_data.customers")).scalar()
+    engine.dispose()
+    assert loaded == customers
+    assert ledger == customers
+    assert sent == [customers, 0]
