@@ -1,4 +1,5 @@
-"""Client benchmarks: per-call overhead, event preparation, ingest throughput at the rate limit, memory.
+"""Client benchmarks: per-call overhead, event preparation, ingest throughput at the rate limit, memory,
+and the platform cooldown after 429s with 8 threads.
 
 Run alone with ``python benchmarks/bench_client.py``. Figures are from one run on this machine; the ratios
 (client overhead vs. the API's own limits, achieved vs. allowed request rate) are what to compare.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -116,6 +118,79 @@ def bench_ingest_against_sandbox() -> None:
         )
 
 
+class _Recorder(httpx.HTTPTransport):
+    """Send times and 429 windows (arrival, arrival + Retry-After) across every client of a run."""
+
+    def __init__(self, log: dict[str, list[Any]], lock: threading.Lock) -> None:
+        super().__init__()
+        self.log, self.lock = log, lock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.log["sent"].append(time.monotonic())
+        response = super().handle_request(request)
+        response.read()
+        if response.status_code == 429:
+            now = time.monotonic()
+            with self.lock:
+                self.log["windows"].append((now, now + float(response.headers.get("retry-after") or 0)))
+        return response
+
+
+def bench_platform_cooldown() -> None:
+    """8 threads, tool calls, a share of them answered 429 + Retry-After: one client vs one per thread."""
+    try:
+        import outlit_sandbox
+    except ImportError:
+        print("platform cooldown vs sandbox: skipped (outlit_sandbox not installed)")
+        return
+    threads, calls = 8, 15
+    with outlit_sandbox.running(
+        seed=5,
+        customers=3,
+        events_per_customer=1,
+        facts_per_customer=1,
+        fault_rate=0.05,
+        fault_kinds=["429"],
+        retry_after=1,
+        subprocess=True,
+    ) as sb:
+        print(
+            f"platform 429s: {threads} threads x {calls} tool calls, 5% answered 429 + Retry-After: 1 s "
+            "(sandbox subprocess)"
+        )
+        for label, shared in (("one client, shared cooldown", True), ("a client per thread", False)):
+            sb.reset()  # the same fault sequence for both runs
+            log: dict[str, list[Any]] = {"sent": [], "windows": []}
+            transport = _Recorder(log, threading.Lock())  # httpx transports are thread-safe
+            clients = [
+                OutlitClient(sb.api_key, base_url=sb.base_url, transport=transport)
+                for _ in range(1 if shared else threads)
+            ]
+
+            def work(outlit: OutlitClient) -> None:
+                for _ in range(calls):
+                    outlit.call_tool("outlit_list_customers", {"limit": 1})
+
+            pool = [threading.Thread(target=work, args=(clients[i % len(clients)],)) for i in range(threads)]
+            started = time.perf_counter()
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+            wall = time.perf_counter() - started
+            for c in clients:
+                c.close()
+            served = sb.stats()["faults"].get("429", 0)
+            # sent more than 10 ms after a 429 arrived and before its Retry-After ran out: requests a real
+            # rate limiter would have refused too
+            into = sum(1 for s in log["sent"] if any(a + 0.01 < s < b - 0.01 for a, b in log["windows"]))
+            print(
+                f"  {label}: {len(log['sent'])} requests, 429s served {served}, "
+                f"requests sent into a 429's Retry-After window {into}, wall {wall:.2f}s"
+            )
+
+
 def bench_memory() -> None:
     n = 50_000
     calls = {"n": 0}
@@ -143,6 +218,7 @@ def main() -> None:
     bench_call_overhead()
     bench_memory()
     bench_ingest_against_sandbox()
+    bench_platform_cooldown()
 
 
 if __name__ == "__main__":

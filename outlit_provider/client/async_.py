@@ -78,7 +78,10 @@ class AsyncOutlitClient:
         #: the bucket every platform request (tools, integrations, actions) draws from: paced to
         #: ``platform_rps`` if set, and always closed to all threads/tasks while a 429's wait lasts
         self.platform_limiter = platform_limiter or TokenBucket(
-            self.config.platform_rps, burst=1.0, wall_clock=self.config.retry.clock
+            self.config.platform_rps,
+            burst=1.0,
+            wall_clock=self.config.retry.clock,
+            max_block=self.config.retry.max_wait,
         )
         self._platform = AsyncRateLimiter(self.platform_limiter, sleep=self.config.retry.async_sleep)
 

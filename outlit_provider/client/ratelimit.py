@@ -32,6 +32,7 @@ class TokenBucket:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        max_block: float | None = None,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate must be positive (or None for no pacing by rate), got {rate!r}")
@@ -39,6 +40,9 @@ class TokenBucket:
         self.burst = float(burst if burst is not None else max(1.0, rate or 1.0))
         self._monotonic = monotonic
         self._wall_clock = wall_clock
+        #: an empty server window resetting later than this blocks nobody: the next request's 429 then
+        #: raises with the wait (a long quota must not hang every worker inside the limiter)
+        self.max_block = max_block
         self._tokens = self.burst
         self._updated = monotonic()
         self._blocked_until = 0.0
@@ -120,7 +124,9 @@ class TokenBucket:
             if remaining <= 0:
                 reset_in = parse_rate_limit_reset(headers.get("x-ratelimit-reset"), self._wall_clock())
                 # Without a reset time, assume the window is one second long.
-                self._block_until(now + (reset_in if reset_in is not None else 1.0))
+                reset_in = reset_in if reset_in is not None else 1.0
+                if self.max_block is None or reset_in <= self.max_block:
+                    self._block_until(now + reset_in)
 
     def block_for(self, seconds: float) -> int | None:
         """Hold every caller back for ``seconds`` (after a 429 that named a wait).

@@ -168,6 +168,17 @@ def test_empty_rate_limit_window_on_a_tool_response_blocks_until_reset(
     assert sleeps == pytest.approx([3.0], abs=0.05)
 
 
+def test_empty_window_resetting_after_max_wait_blocks_nobody(
+    api: respx.MockRouter, make_client, sleeps
+) -> None:
+    daily = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW + 86400))}
+    tool_route(api).respond(200, json=OK_PAGE, headers=daily)
+    client = make_client()
+    for _ in range(3):
+        client.call_tool("outlit_schema")
+    assert sleeps == []  # a 429 would raise with the wait; nobody hangs inside the limiter for a day
+
+
 def test_a_429_that_gives_up_still_blocks_the_next_call(api: respx.MockRouter, make_client, sleeps) -> None:
     tool_route(api).side_effect = [SLOW_DOWN, httpx.Response(200, json=OK_PAGE)]
     client = make_client(max_retries=0)
