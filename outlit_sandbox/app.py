@@ -118,12 +118,24 @@ def create_app(state: SandboxState) -> Starlette:
             return _json(body, err.status)
         return _json(err.body(_request_id()), err.status)
 
+    def with_limit_headers(request: Request, response: Response, *, exhausted: bool = False) -> Response:
+        """Every ingest answer carries X-RateLimit-*, also those the limiter never saw (faults, crashes)."""
+        headers = state.limiter.peek(request.path_params.get("public_key", ""))
+        if exhausted:  # an injected 429 says the window is used up, as a real one would
+            headers["X-RateLimit-Remaining"] = "0"
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
     def public(name: str, kind: str, fn: Handler, *, auth: bool = True) -> Handler:
         async def endpoint(request: Request) -> Response:
             state.routes[name] += 1
             fault = state.next_fault() if cfg.fault_rate > 0 else None
             if fault is not None and fault not in ("slow", "drop"):
-                return fault_response(kind, fault)
+                response = fault_response(kind, fault)
+                if kind == "ingest":
+                    return with_limit_headers(request, response, exhausted=fault == "429")
+                return response
             if fault == "slow":
                 await asyncio.sleep(cfg.slow_seconds)
             try:
@@ -139,6 +151,8 @@ def create_app(state: SandboxState) -> Starlette:
             except Exception:  # a sandbox bug still answers in the documented 500 shape
                 _log.exception("unhandled error in %s", name)
                 response = error_response(kind, ApiError(500, "Internal server error", code="INTERNAL"))
+                if kind == "ingest":
+                    with_limit_headers(request, response)
             if fault == "drop":
                 return DroppedResponse()
             return response
@@ -285,19 +299,23 @@ def create_app(state: SandboxState) -> Starlette:
         key = request.path_params["public_key"]
         store = state.ingest
         store.requests += 1
-        allowed, headers = state.limiter.hit(key)
-        headers.update(cors_headers(request))
+        headers = cors_headers(request)
 
         def reply(body: dict[str, Any], status: int) -> Response:
             return _json(body, status, headers)
 
+        # The key check comes first, so requests with made-up keys never get a window of their own
+        # (they would grow the limiter's state without bound); they still see the headers.
+        if not hmac.compare_digest(key.encode(), cfg.public_key.encode()):
+            headers.update(state.limiter.peek(key))
+            return reply({"success": False, "message": "Invalid or inactive tracking configuration"}, 403)
+        allowed, limit_headers = state.limiter.hit(key)
+        headers.update(limit_headers)
         if not allowed:
             store.rate_limited += 1
             return reply(
                 {"success": False, "message": "Rate limit exceeded: retry after X-RateLimit-Reset"}, 429
             )
-        if not hmac.compare_digest(key.encode(), cfg.public_key.encode()):
-            return reply({"success": False, "message": "Invalid or inactive tracking configuration"}, 403)
         declared = request.headers.get("content-length", "")
         # Refuse an oversized body from its declared length, before reading it into memory.
         raw = (
@@ -342,7 +360,14 @@ def create_app(state: SandboxState) -> Starlette:
 
     async def sb_advance(request: Request) -> Response:
         body = await _read_json(request, required=False) or {}
-        allowed = {"hours", "events_per_customer", "facts_per_customer", "status_changes"}
+        allowed = {
+            "hours",
+            "events_per_customer",
+            "facts_per_customer",
+            "status_changes",
+            "late_events_per_customer",
+            "silent_status_changes",
+        }
         unknown = set(_object_body(body)) - allowed
         if unknown:
             raise ValueError(f"unknown advance option(s) {sorted(unknown)}; use {sorted(allowed)}")

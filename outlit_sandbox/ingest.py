@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,31 +180,67 @@ def _identity_issues(
 
 
 class RateLimiter:
-    """A fixed one-second window per public key, reported through X-RateLimit-* headers."""
+    """Fixed windows per public key, reported through X-RateLimit-* headers.
+
+    A window admits ``max(1, floor(rps))`` requests and lasts that many requests' worth of time at
+    ``rps``: one second for an integer rate (as Outlit: windows on whole epoch seconds), two seconds for
+    0.5/s, 2 requests per 0.74 s for 2.7/s, so the long-run rate is ``rps`` exactly. Windows are aligned
+    on multiples of their length, so every key shares the same boundaries and a window's end is known
+    without any state. Only keys that passed the public-key check are tracked, and windows that have
+    ended are dropped, so the state stays as small as the number of keys in use.
+    """
 
     def __init__(self, rps: float) -> None:
         self.rps = rps
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._windows: dict[str, tuple[float, int]] = {}  # key -> (window start, requests admitted)
+        self._sweep_at = 0.0
+        self._swept_rps = rps
+
+    def _window(self, now: float) -> tuple[int, float, float]:
+        """(limit, start, end) of the window holding ``now``, at the current rate."""
+        limit = max(1, math.floor(self.rps))
+        length = limit / self.rps
+        start = math.floor(now / length) * length
+        return limit, start, start + length
 
     def hit(self, key: str, now: float | None = None) -> tuple[bool, dict[str, str]]:
+        """Count one request of ``key``; returns (allowed, headers for the answer)."""
         now = time.time() if now is None else now
-        second = int(now)
-        limit = max(1, int(self.rps))
-        start, used = self._windows.get(key, (second, 0))
-        if start != second:
-            start, used = second, 0
+        limit, start, end = self._window(now)
+        if now >= self._sweep_at or self.rps != self._swept_rps:
+            # at most once per window (or after a rate change): forget every key whose window has ended
+            self._windows = {k: w for k, w in self._windows.items() if w[0] == start}
+            self._sweep_at, self._swept_rps = end, self.rps
+        seen_start, used = self._windows.get(key, (start, 0))
+        if seen_start != start:  # an older window (or one cut at another rate): a fresh one begins
+            used = 0
         allowed = used < limit
         if allowed:
             used += 1
         self._windows[key] = (start, used)
-        headers = {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(0, limit - used)),
-            "X-RateLimit-Reset": str(second + 1),
-        }
+        headers = self._headers(limit, limit - used, end, now)
         if not allowed:
-            headers["Retry-After"] = "1"
+            headers["Retry-After"] = str(max(1, math.ceil(end - now)))
         return allowed, headers
+
+    def peek(self, key: str, now: float | None = None) -> dict[str, str]:
+        """The headers of ``key``'s current window without counting a request (nor remembering ``key``)."""
+        now = time.time() if now is None else now
+        limit, start, end = self._window(now)
+        seen_start, used = self._windows.get(key, (start, 0))
+        return self._headers(limit, limit - (used if seen_start == start else 0), end, now)
+
+    @staticmethod
+    def _headers(limit: int, remaining: int, end: float, now: float) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, remaining)),
+            # whole epoch seconds, as Outlit documents; rounded up so a client never resumes too early
+            "X-RateLimit-Reset": str(math.ceil(end)),
+        }
+
+    def tracked_keys(self) -> int:
+        return len(self._windows)
 
 
 @dataclass

@@ -151,12 +151,20 @@ def guard(sql: str) -> str:
     statements = None
     for dialect in ("clickhouse", "duckdb"):
         try:
-            statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+            # an empty or comment-only statement (`SELECT ...; -- note`, `SELECT 1; ;`) parses as None or
+            # a bare Semicolon: it runs nothing, so it does not count as a second statement
+            statements = [
+                s
+                for s in sqlglot.parse(sql, read=dialect)
+                if s is not None and not isinstance(s, exp.Semicolon)
+            ]
             break
         except ParseError:
             continue
     if statements is None:
         raise _unsafe("Could not parse the SQL; check the syntax")
+    if not statements:
+        raise _unsafe("The SQL holds no statement (only comments or semicolons); send one SELECT")
     if len(statements) != 1:
         raise _unsafe("Send exactly one SQL statement")
     tree = statements[0]

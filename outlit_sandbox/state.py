@@ -183,9 +183,11 @@ class SandboxState:
     def advance(self, **kwargs: Any) -> dict[str, Any]:
         changes = self.generator.advance(self.dataset, **kwargs)
         rows = []
-        for cid, ids in changes["events"].items():
-            if ids:
-                rows.extend(activity_row(e, cid) for e in self.dataset.events[cid][-len(ids) :])
+        for cid, events in self.dataset.events.items():
+            # late events sit inside the list, not at its end: pick the new rows by id
+            added = set(changes["events"].get(cid, ())) | set(changes["late_events"].get(cid, ()))
+            if added:
+                rows.extend(activity_row(e, cid) for e in events if e["id"] in added)
         self.sql.enqueue_activity(rows)
         return changes
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
-# The strict UTC form the tool contracts require for date-time inputs (offsets other than Z are refused).
-_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z$")
+# The date-time forms the tool contracts' patterns accept: seconds and fraction optional, hours 00-23,
+# and either only ``Z`` (most fields) or ``Z`` / ``±HH:MM`` (``activatedSince``).
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+_ISO_UTC = re.compile(rf"^(\d{{4}})-(\d{{2}})-(\d{{2}})T{_TIME}Z$")
+_ISO_OFFSET = re.compile(rf"^(\d{{4}})-(\d{{2}})-(\d{{2}})T{_TIME}(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$")
 _WINDOW = re.compile(r"^(\d+)([dhm])$")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
@@ -15,24 +21,45 @@ def iso(dt: datetime) -> str:
 
 
 def parse_iso(value: str) -> datetime:
-    """Parse an ISO-8601 timestamp; naive values are taken as UTC."""
+    """Parse an ISO-8601 timestamp; naive values are taken as UTC.
+
+    Bounds the contracts accept but Python cannot hold (year 0000, or year 1 / 9999 pushed out of range
+    by an offset) come back as the earliest / latest representable instant: as filters they mean the same.
+    """
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
-    dt = datetime.fromisoformat(text)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        if text.startswith("0000-"):
+            return _EARLIEST
+        raise
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if dt.year == 1 else _LATEST
 
 
 def is_strict_utc(value: str) -> bool:
-    if not _ISO_UTC.match(value):
+    """A contract date-time that must be UTC (``Z``), e.g. ``2026-01-31T00:00:00Z``."""
+    return _is_contract_datetime(_ISO_UTC, value)
+
+
+def is_iso_with_offset(value: str) -> bool:
+    """A contract date-time in UTC or with an offset, e.g. ``2026-01-31T01:00:00+01:00``."""
+    return _is_contract_datetime(_ISO_OFFSET, value)
+
+
+def _is_contract_datetime(form: re.Pattern[str], value: str) -> bool:
+    match = form.match(value)
+    if not match:
         return False
-    try:
-        parse_iso(value)
-    except ValueError:
-        return False
-    return True
+    year, month, day = (int(g) for g in match.groups())
+    # the calendar check of the contracts' patterns; year 0000 is a leap year there, as in ISO 8601
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year or 2000, month)[1]
 
 
 def window(value: str) -> timedelta:

@@ -47,7 +47,8 @@ TOOL_INPUTS: dict[str, Spec] = {
     "outlit_list_customers": {
         "type": "object",
         "props": {
-            "activatedSince": {"type": "string", "datetime": True},
+            # the only date-time input whose contract pattern also allows an offset (+01:00)
+            "activatedSince": {"type": "string", "datetime": "offset"},
             "billingStatus": {"type": "string", "enum": BILLING_STATUSES},
             "hasActivityInLast": {"type": "string", "enum": WINDOWS},
             "noActivityInLast": {"type": "string", "enum": WINDOWS},

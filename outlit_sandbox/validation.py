@@ -5,10 +5,11 @@ validation library Outlit uses (``Too big: expected number to be <=1000``); this
 shape from field specs written in plain dicts, without pulling a JSON-Schema engine into the server.
 
 Spec keys: ``type`` (string|number|integer|boolean|array|object|any), ``enum``, ``min``/``max`` (value,
-length or item count), ``pattern`` (compiled regex), ``datetime`` (strict UTC ISO-8601), ``iso`` (any
-ISO-8601 timestamp), ``email``, ``uri``, ``uuid``, ``items``, ``props``, ``required``, ``additional``
-(False, True or a spec for extra values), ``keys`` (regex for object keys), ``nullable``, ``anyOf`` (list
-of specs, with ``message``).
+length or item count), ``pattern`` (compiled regex), ``datetime`` (True: strict UTC ISO-8601 with ``Z``;
+``"offset"``: ``Z`` or ``±HH:MM``, as the contracts' date-time patterns say), ``iso`` (any ISO-8601
+timestamp), ``email``, ``uri``, ``uuid``, ``items``, ``props``, ``required``, ``additional`` (False, True
+or a spec for extra values), ``keys`` (regex for object keys), ``nullable``, ``anyOf`` (list of specs,
+with ``message``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from .timeutil import is_strict_utc, parse_iso
+from .timeutil import is_iso_with_offset, is_strict_utc, parse_iso
 
 Issue = dict[str, Any]
 Spec = dict[str, Any]
@@ -107,7 +108,10 @@ def _check(spec: Spec, value: Any, path: list[Any], issues: list[Issue]) -> None
             _issue(issues, path, f"Too small: expected string to have >={spec['min']} characters")
         if "max" in spec and len(value) > spec["max"]:
             _issue(issues, path, f"Too big: expected string to have <={spec['max']} characters")
-        if spec.get("datetime") and not is_strict_utc(value):
+        if spec.get("datetime") == "offset":
+            if not is_iso_with_offset(value):
+                _issue(issues, path, "Invalid ISO datetime: use e.g. 2026-01-31T00:00:00Z or ...+01:00")
+        elif spec.get("datetime") and not is_strict_utc(value):
             _issue(issues, path, "Invalid ISO datetime: use UTC like 2026-01-31T00:00:00Z")
         if spec.get("iso") and not _is_iso(value):
             _issue(issues, path, "Invalid ISO 8601 datetime")

@@ -44,6 +44,7 @@ from .settings import (
     DEFAULT_FACTS_FULL_REFRESH,
     DEFAULT_LOOKBACK,
     DEFAULT_MAX_WORKERS,
+    DEFAULT_TIMELINE_RECHECK,
     FACTS_COLUMNS,
     INTEGRATION_SYNCS_COLUMNS,
     INTEGRATIONS_COLUMNS,
@@ -72,6 +73,7 @@ def outlit_source(
     max_workers: int = DEFAULT_MAX_WORKERS,
     requests_per_second: float | None = None,
     skip_unchanged_customers: bool = True,
+    timeline_recheck_hours: float = DEFAULT_TIMELINE_RECHECK.total_seconds() / 3600,
     include_sources: bool = False,
     timeout: float = 30.0,
     max_retries: int | None = None,
@@ -87,7 +89,8 @@ def outlit_source(
         start_date: Earliest activity/fact/source time for a first run; all history when omitted.
         end_date: With it, the run is a backfill of ``[start_date, end_date]`` that neither reads nor
             moves the incremental cursors, so it can run beside the scheduled sync.
-        lookback_hours: Each run re-reads this much before every cursor to catch late-arriving records.
+        lookback_hours: Each run re-reads this much before every cursor to catch late-arriving records:
+            how much older than a customer's latest event a late event may be and still be loaded.
         facts_full_refresh_hours: How often each customer's facts are re-read in full, which is what
             catches a status change on a fact older than the look-back.
         max_workers: Requests in flight at once across the whole run (per-customer fetches and the
@@ -96,14 +99,18 @@ def outlit_source(
             this rate, e.g. your plan's limit; unpaced when omitted. It is the shared client's
             ``platform_rps``; a 429 pauses every worker whatever this is set to.
         skip_unchanged_customers: Do not ask for the timeline of a customer whose ``lastActivityAt`` has
-            not moved since the last run. Late events of an otherwise idle customer then arrive with its
-            next activity (within the look-back); set False to ask every customer on every run.
+            not moved since the last run, except once per ``timeline_recheck_hours``. Set False to ask
+            every customer on every run.
+        timeline_recheck_hours: With ``skip_unchanged_customers``, how often every customer's timeline
+            is asked again anyway (from its cursor minus the look-back). A late event does not move
+            ``lastActivityAt``, so this is what loads it: at most this many hours after it arrived.
         include_sources: Also load the ``sources`` table (source records behind facts).
         timeout, max_retries, allow_insecure_http: Passed to the Outlit client.
         client: An ``OutlitClient`` to use instead of building one (it is not closed by the source).
     """
     lookback = to_timedelta(lookback_hours, field="lookback_hours")
     facts_full_refresh = to_timedelta(facts_full_refresh_hours, field="facts_full_refresh_hours")
+    timeline_recheck = to_timedelta(timeline_recheck_hours, field="timeline_recheck_hours")
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a whole number >= 1 (1 = sequential), got {max_workers!r}")
     if requests_per_second is not None and (
@@ -240,11 +247,20 @@ def outlit_source(
     )
     def timeline(customer_page: Rows) -> Iterator[Rows]:
         state = state_of("timeline", "customers")
+        now = datetime.now(UTC)
+        plans = plan_timeline(
+            _as_rows(customer_page),
+            state,
+            window,
+            skip_unchanged_customers,
+            recheck_every=timeline_recheck,
+            now=now,
+        )
         yield from run_per_customer(
-            plan_timeline(_as_rows(customer_page), state, window, skip_unchanged_customers),
+            plans,
             lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
             state,
-            remember_timeline,
+            lambda state, plan, cursor: remember_timeline(state, plan, cursor, now),
         )
 
     @dlt.transformer(

@@ -2,7 +2,8 @@
 
 State layout (dlt resource state, committed with the load):
 
-* ``timeline``: ``{"customers": {id: {"cursor": latest occurredAt, "activity": lastActivityAt seen}}}``
+* ``timeline``: ``{"customers": {id: {"cursor": latest occurredAt, "activity": lastActivityAt seen,
+  "checked_at": when its timeline was last asked for}}}``
 * ``facts``: ``{"customers": {id: {"cursor": latest (last)detectedAt, "full_at": last full re-read}}}``
 * ``sources``: ``{"scopes": {"*" or customer: latest occurredAt}}``
 """
@@ -47,8 +48,20 @@ class Fetch:
 
 
 def plan_timeline(
-    customers: Iterable[dict[str, Any]], state: State | None, window: Window, skip_unchanged: bool
+    customers: Iterable[dict[str, Any]],
+    state: State | None,
+    window: Window,
+    skip_unchanged: bool,
+    *,
+    recheck_every: timedelta,
+    now: datetime,
 ) -> list[Fetch]:
+    """One fetch per customer that may have events not loaded yet.
+
+    With ``skip_unchanged`` a customer whose ``lastActivityAt`` has not moved is skipped, except once per
+    ``recheck_every``: a late event (one older than the customer's latest) does not move
+    ``lastActivityAt``, so only such a periodic re-ask, with the look-back, ever finds it.
+    """
     plans = []
     for customer in customers:
         cid, activity = customer["id"], customer.get("lastActivityAt")
@@ -57,16 +70,24 @@ def plan_timeline(
             plans.append(Fetch(cid, window.start, window.end))
         elif entry is None:
             plans.append(Fetch(cid, window.start, activity=activity))
-        elif skip_unchanged and not moved(entry.get("activity"), activity):
+        elif (
+            skip_unchanged
+            and not moved(entry.get("activity"), activity)
+            and not due(entry.get("checked_at"), recheck_every, now)
+        ):
             continue
         else:
             plans.append(Fetch(cid, window.since(entry.get("cursor")), activity=activity))
     return plans
 
 
-def remember_timeline(state: State, plan: Fetch, cursor: str | None) -> None:
+def remember_timeline(state: State, plan: Fetch, cursor: str | None, now: datetime) -> None:
     previous = state.get(plan.customer_id) or {}
-    state[plan.customer_id] = {"cursor": latest(previous.get("cursor"), cursor), "activity": plan.activity}
+    state[plan.customer_id] = {
+        "cursor": latest(previous.get("cursor"), cursor),
+        "activity": plan.activity,
+        "checked_at": format_timestamp(now),
+    }
 
 
 def plan_facts(
@@ -82,7 +103,7 @@ def plan_facts(
         entry = state.get(cid) if state is not None else None
         if window.backfill:
             plans.append(Fetch(cid, window.start, window.end))
-        elif entry is None or now - parse_timestamp(entry["full_at"], field="full_at") >= full_every:
+        elif entry is None or due(entry["full_at"], full_every, now):
             plans.append(Fetch(cid, window.start, full=True))
         else:
             # nothing seen yet: everything detected since the last full read is new
@@ -113,3 +134,8 @@ def moved(seen: str | None, now: str | None) -> bool:
     if seen is None or now is None:
         return seen is not now
     return parse_timestamp(now, field="lastActivityAt") > parse_timestamp(seen, field="lastActivityAt")
+
+
+def due(last: str | None, every: timedelta, now: datetime) -> bool:
+    """Whether ``every`` has passed since ``last``; never done (or state from before it was kept) is due."""
+    return last is None or now - parse_timestamp(last, field="state timestamp") >= every

@@ -10,6 +10,10 @@ DEFAULT_BASE_URL = "https://app.outlit.ai"
 
 # Late-arriving activity is re-read this far behind each customer's cursor; merge on `id` absorbs the overlap.
 DEFAULT_LOOKBACK = timedelta(hours=24)
+# A late event (older than the customer's latest) does not move `lastActivityAt`, so a customer skipped as
+# unchanged would never be asked for it. Every customer's timeline is therefore re-asked (from its cursor
+# minus the look-back) at least once per this interval: one request per idle customer per interval.
+DEFAULT_TIMELINE_RECHECK = timedelta(days=1)
 # Facts carry no updatedAt, so a status change on a fact older than the look-back would never show up in an
 # `after` window. Every customer's facts are therefore re-read in full once per this interval.
 DEFAULT_FACTS_FULL_REFRESH = timedelta(days=1)

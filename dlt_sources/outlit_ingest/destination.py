@@ -10,9 +10,14 @@ from typing import Any
 import dlt
 from dlt.common.schema import TTableSchema
 
-from outlit_provider.client.events import EventRejection, prepare_event
+from outlit_provider.client.events import (
+    EventRejection,
+    PreparedEvent,
+    envelope,
+    plan_batches,
+    prepare_event,
+)
 from outlit_provider.reverse_load import EventMapping, load_mapping
-from outlit_provider.reverse_load.delivery import deliver_batch
 from outlit_provider.reverse_load.rows import RowMapper, RowRejected, event_uuid
 
 log = logging.getLogger("dlt_sources.outlit_ingest")
@@ -58,7 +63,7 @@ def outlit_ingest(
                 f"outlit_ingest has no mapping for table {table_name!r}; "
                 f"mapped tables: {', '.join(sorted(mappers))}"
             )
-        events: list[dict[str, Any]] = []
+        events: list[PreparedEvent] = []
         rows: dict[str, tuple[str, dict[str, Any]]] = {}
         for row in items:
             try:
@@ -74,12 +79,17 @@ def outlit_ingest(
             if checked.event["uuid"] in rows:
                 continue
             rows[checked.event["uuid"]] = (mapped.key, row)
-            events.append(checked.event)
-        for batch in get_client().iter_event_batches(events, source=source):
-            outcome = deliver_batch(get_client(), batch, source)
-            for event, _path, message in outcome.rejected:
-                key, row = rows[event["uuid"]]
-                report(table_name, key, message, row)
+            events.append(checked)
+        # The events are checked once, above: batching and sending take them as they are.
+        for batch in plan_batches(events, envelope(source, None, None)):
+            if isinstance(batch, EventRejection):  # one event larger than a request may be
+                key, row = rows[str(batch.uuid)]
+                report(table_name, key, batch.message, row)
+                continue
+            outcome = get_client().send_prepared(batch, source=source)
+            for rejected in outcome.rejected:
+                key, row = rows[rejected.uuid]
+                report(table_name, key, rejected.message or "rejected by Outlit", row)
 
     return dlt.destination(
         send,

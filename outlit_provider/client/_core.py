@@ -69,6 +69,10 @@ _STATUS_CLASSES: dict[int, type[OutlitAPIError]] = {
     429: OutlitRateLimitError,
 }
 _PLAN_CODES = ("api_limit_exceeded", "plan_", "billing")
+# Statuses that are never retried, whatever the body's "retryable" says (issue 2), and the command-envelope
+# codes that carry the same meaning when the envelope comes with a 2xx status.
+_NEVER_RETRY = frozenset({400, 401, 403, 404})
+_NEVER_RETRY_CODES = frozenset({"validation_failed", "authorization_denied", "not_found"})
 
 
 @dataclass(frozen=True)
@@ -147,11 +151,20 @@ class Core:
     # --- responses ----------------------------------------------------------------------------------
 
     def log_response(self, call: Call, response: httpx.Response, started: float, retries: int) -> None:
+        self._log_attempt(call, response.status_code, started, retries)
+
+    def log_transport_error(
+        self, call: Call, error: OutlitTransportError, started: float, retries: int
+    ) -> None:
+        # Failed attempts get the same line as answered ones: a slow timeout is what one looks for at DEBUG.
+        self._log_attempt(call, error.code or "transport error", started, retries)
+
+    def _log_attempt(self, call: Call, outcome: object, started: float, retries: int) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s -> %s in %.1f ms (attempt %d)",
                 call.label,
-                response.status_code,
+                outcome,
                 (time.perf_counter() - started) * 1000.0,
                 retries + 1,
             )
@@ -192,7 +205,8 @@ class Core:
                 status_code=status,
                 code=code,
                 request_id=request_id,
-                retryable=(status == 429) if server_retryable is None else server_retryable,
+                retryable=(status == 429 if server_retryable is None else server_retryable)
+                and not _never_retry(status, code),
                 details=details,
                 plan=body.get("plan"),
                 feature=body.get("feature"),
@@ -208,7 +222,10 @@ class Core:
         if cls is None or (status < 300 and code in _ENVELOPE_CODES):
             cls = _ENVELOPE_CODES.get(code or "", OutlitAPIError)
         retryable = info["retryable"]
-        if retryable is None:
+        if _never_retry(status, code):
+            # The same request would get the same answer: a body saying "retryable" does not change that.
+            retryable = False
+        elif retryable is None:
             retryable = status in self.policy.statuses or cls in (OutlitServerError, OutlitRateLimitError)
         # A 500/502/504 may come after the server acted; only an explicit "retryable" from Outlit clears that
         # doubt. A 503 means the request was not handled (RFC 9110), so even a write may be sent again.
@@ -519,16 +536,16 @@ class Core:
         errors = body.get("errors") or []
         if status == 400:
             # The whole request was refused: nothing stored. Name the bad events; the rest must be resent.
+            # Outlit names events two ways: ``path: ["events", i, field...]`` or ``index: i``.
             bad: dict[int, EventRejection] = {}
             for err in errors:
-                path = err.get("path") or []
-                position = path[1]
+                position, where = _event_position(err)
                 if 0 <= position < len(batch) and position not in bad:
                     item = batch[position]
                     bad[position] = EventRejection(
                         index=item.index,
                         uuid=item.uuid,
-                        path=[p for p in path[2:]],
+                        path=where,
                         message=self.scrub(str(err.get("message", "rejected"))),
                     )
             if not bad:
@@ -593,19 +610,33 @@ def _request_id(response: httpx.Response, from_body: str | None) -> str | None:
     return from_body
 
 
+def _is_position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _names_event(error: Any) -> bool:
+    """True for ``{"path": ["events", i, ...]}`` and for ``{"index": i}`` (i >= 0; -1 is the request)."""
+    if not isinstance(error, dict):
+        return False
+    path = error.get("path")
+    if isinstance(path, list) and len(path) >= 2 and path[0] == "events" and _is_position(path[1]):
+        return True
+    return _is_position(error.get("index"))
+
+
+def _event_position(error: dict[str, Any]) -> tuple[int, list[str | int]]:
+    """The event's position in the batch and the field within it (empty when only ``index`` is given)."""
+    path = error.get("path")
+    if isinstance(path, list) and len(path) >= 2 and path[0] == "events" and _is_position(path[1]):
+        return path[1], list(path[2:])
+    return error["index"], []
+
+
 def _names_events(body: dict[str, Any]) -> bool:
     errors = body.get("errors")
     if not isinstance(errors, list) or not errors:
         return False
-    return all(
-        isinstance(e, dict)
-        and isinstance(e.get("path"), list)
-        and len(e["path"]) >= 2
-        and e["path"][0] == "events"
-        and isinstance(e["path"][1], int)
-        and not isinstance(e["path"][1], bool)
-        for e in errors
-    )
+    return all(_names_event(e) for e in errors)
 
 
 def _error_fields(body: Any) -> dict[str, Any]:
@@ -647,6 +678,10 @@ def _error_fields(body: Any) -> dict[str, Any]:
         if parts:
             out["message"] = f"{out['message'] or 'invalid request'}: " + "; ".join(parts)
     return out
+
+
+def _never_retry(status: int, code: str | None) -> bool:
+    return status in _NEVER_RETRY or (status < 300 and code in _NEVER_RETRY_CODES)
 
 
 def _is_plan_error(status: int, code: str | None, body: Any) -> bool:

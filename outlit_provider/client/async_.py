@@ -16,8 +16,11 @@ from .events import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     BatchResult,
+    DeliveryReport,
     IngestResult,
     PreparedEvent,
+    Settlement,
+    as_prepared,
     envelope,
     iter_event_batches,
 )
@@ -25,7 +28,7 @@ from .exceptions import OutlitError, OutlitValidationError
 from .models import ApiKeyInfo, QueryResult
 from .ratelimit import AsyncRateLimiter, TokenBucket
 from .retry import RetryPolicy
-from .sync import _merge, _planned, _prepare_all, _to_dataframe, _to_resend
+from .sync import _check_one_request, _merge, _planned, _prepare_all, _to_dataframe
 from .tools import get_tool
 
 if TYPE_CHECKING:
@@ -121,7 +124,9 @@ class AsyncOutlitClient:
                 try:
                     response = await self._http.send(request)
                 except httpx.TransportError as exc:
-                    error: OutlitError = core.transport_error(call, exc)
+                    failure = core.transport_error(call, exc)
+                    core.log_transport_error(call, failure, started, retries)
+                    error: OutlitError = failure
                 else:
                     await response.aread()
                     core.log_response(call, response, started, retries)
@@ -266,7 +271,7 @@ class AsyncOutlitClient:
             max_bytes=max_bytes,
         )
 
-    async def _send_prepared(self, env: dict[str, Any], batch: list[PreparedEvent]) -> BatchResult:
+    async def _send_request(self, env: dict[str, Any], batch: list[PreparedEvent]) -> BatchResult:
         return self._core.batch_result(await self._execute(self._core.ingest_call(env, batch)), batch)
 
     async def send_batch(
@@ -278,19 +283,33 @@ class AsyncOutlitClient:
         customer_identity: Mapping[str, Any] | None = None,
     ) -> BatchResult:
         env, prepared, rejected = _prepare_all(events, source, user_identity, customer_identity)
-        if len(prepared) > MAX_BATCH_EVENTS or len(self._core.ingest_call(env, prepared).content or b"") > (
-            MAX_BATCH_BYTES
-        ):
-            raise OutlitValidationError(
-                f"send_batch takes at most {MAX_BATCH_EVENTS} events and {MAX_BATCH_BYTES} bytes; "
-                "use send_events() to split larger inputs",
-                details=[{"path": ["events"], "message": "batch too large"}],
-            )
+        _check_one_request(env, prepared, "send_batch")
         if not prepared:
             return BatchResult(rejected=rejected)
-        result = await self._send_prepared(env, prepared)
+        result = await self._send_request(env, prepared)
         result.rejected = sorted(rejected + result.rejected, key=lambda r: r.index)
         return result
+
+    async def send_prepared(
+        self,
+        events: Iterable[PreparedEvent | Mapping[str, Any]],
+        *,
+        source: str = "server",
+        user_identity: Mapping[str, Any] | None = None,
+        customer_identity: Mapping[str, Any] | None = None,
+    ) -> DeliveryReport:
+        """Like :meth:`OutlitClient.send_prepared`."""
+        env = envelope(source, user_identity, customer_identity)
+        prepared = as_prepared(events)
+        _check_one_request(env, prepared, "send_prepared")
+        settlement = Settlement(prepared)
+        try:
+            while settlement.pending:
+                settlement.record(await self._send_request(env, settlement.pending))
+        except OutlitError as exc:
+            exc.partial_result = settlement.report
+            raise
+        return settlement.report
 
     async def send_events(
         self,
@@ -302,7 +321,8 @@ class AsyncOutlitClient:
         concurrency: int = 1,
     ) -> IngestResult:
         """Like :meth:`OutlitClient.send_events`; ``concurrency`` batches may be in flight at once (the
-        shared rate limiter still caps the request rate)."""
+        shared rate limiter still caps the request rate). A failure's ``partial_result`` counts every
+        batch confirmed before the other batches in flight were cancelled."""
         if concurrency < 1:
             raise OutlitValidationError(
                 f"concurrency must be >= 1, got {concurrency}",
@@ -312,11 +332,11 @@ class AsyncOutlitClient:
         total = IngestResult()
 
         async def deliver(batch: list[PreparedEvent]) -> None:
-            pending = batch
-            while pending:
-                result = await self._send_prepared(env, pending)
+            settlement = Settlement(batch)
+            while settlement.pending:
+                result = await self._send_request(env, settlement.pending)
+                total.accepted += settlement.record(result)
                 _merge(total, result)
-                pending = _to_resend(pending, result)
 
         in_flight: set[asyncio.Task[None]] = set()
         try:
@@ -330,6 +350,10 @@ class AsyncOutlitClient:
                 done, in_flight = await asyncio.wait(in_flight)
                 for task in done:
                     task.result()
+        except OutlitError as exc:
+            total.rejected.sort(key=lambda r: r.index)
+            exc.partial_result = total
+            raise
         finally:
             for task in in_flight:
                 task.cancel()

@@ -82,9 +82,11 @@ class ClientConfig:
                     "api_key has surrounding whitespace or a line break: copy the key without them"
                 )
         if public_key is not None and not _PUBLIC_KEY_RE.match(public_key):
+            # Never echo the value: the usual mistake is pasting the secret API key (ok_...) here.
+            start = public_key[:3] if isinstance(public_key, str) else type(public_key).__name__
             raise OutlitConfigurationError(
-                f"public_key {public_key!r} is not an Outlit public key: it must start with 'pk_' "
-                "(Settings -> Website Tracking in Outlit)"
+                f"public_key (starting {start!r}) is not an Outlit public key: it must start with 'pk_' "
+                "(Settings -> Website Tracking in Outlit); the secret API key (ok_...) goes in api_key"
             )
         url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         parts = urlsplit(url)

@@ -56,6 +56,9 @@ class OutlitError(Exception):
         #: True when the request may have taken effect although it failed (timeout after sending, 5xx):
         #: writes are then not retried unless the caller opted in
         self.ambiguous = ambiguous
+        #: set by ``send_events`` (an ``IngestResult``) and ``send_prepared`` (a ``DeliveryReport``) when they
+        #: fail part way: what Outlit had already confirmed before this error, so a caller can record it
+        self.partial_result: Any = None
 
     def __str__(self) -> str:
         extras = []

@@ -2,7 +2,7 @@
 
 Outlit runs the SQL in its own sandbox; this guard exists so that a DAG author learns at once (and without
 spending an API call) that a statement cannot be a plain read: more than one statement, anything that
-writes or changes session state, or a table function that reads files or the network.
+writes or changes session state, or a function that reads files, the network or the engine's own settings.
 """
 
 from __future__ import annotations
@@ -63,12 +63,17 @@ _BLOCKED_FUNCTION = re.compile(
     r"^(read_\w*|\w*_scan|scan_\w*|glob|parquet_\w+|sniff_csv|iceberg_\w+|delta_\w+|"
     r"pg_read_\w+|pg_ls_dir|pg_stat_file|lo_\w+|dblink\w*|http\w*|s3\w*|gcs\w*|azure\w*|"
     r"load_\w*|install_\w*|getenv|query_table|query|sqlite_attach|postgres_attach|mysql_\w+|"
-    r"postgres_\w+|sqlite_\w+|current_setting|set_config|system|shell)$",
+    r"postgres_\w+|sqlite_\w+|current_setting|set_config|system|shell|"
+    # duckdb's catalog and session functions expose settings, secrets and the host (duckdb_settings(),
+    # duckdb_secrets(), pragma_*(), which_secret()): not analytics data.
+    r"duckdb_\w+|pragma_\w+|which_secret)$",
     re.IGNORECASE,
 )
+# The same catalog functions' names used as a bare table (FROM duckdb_settings).
+_BLOCKED_TABLE = re.compile(r"^(duckdb_\w+|pragma_\w+)$", re.IGNORECASE)
 # A quoted table name that is really a path or URL (duckdb reads FROM 'file.csv' / 's3://...').
 _PATHLIKE = re.compile(
-    r"(://|[/\\~]|\.(csv|tsv|txt|json|jsonl|ndjson|parquet|arrow|gz|zst|xlsx?|db|duckdb|sqlite)$)", re.I
+    r"(://|[/\\~]|\.(csv|tsv|txt|json|jsonl|ndjson|parquet|arrow|gz|zst|xlsx?|db|duckdb|sqlite|avro)$)", re.I
 )
 
 
@@ -90,7 +95,13 @@ def _parse(sql: str) -> list[exp.Expression]:
     try:
         for dialect in _DIALECTS:
             try:
-                return [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+                # A trailing ";" or "; -- comment" parses as an empty (None) or comment-only
+                # (exp.Semicolon) statement: nothing runs there, so it does not count as a second one.
+                return [
+                    s
+                    for s in sqlglot.parse(sql, read=dialect)
+                    if s is not None and not isinstance(s, exp.Semicolon)
+                ]
             except ParseError as exc:
                 errors.append(str(exc).splitlines()[0])
     finally:
@@ -122,9 +133,15 @@ def check_read_only_sql(sql: str) -> str:
         if isinstance(node, exp.Func):
             name = _function_name(node)
             if _BLOCKED_FUNCTION.match(name):
-                raise _refuse(sql, f"function {name.lower()}() reads files, other databases or the network")
+                raise _refuse(
+                    sql,
+                    f"function {name.lower()}() reads files, other databases, the network "
+                    "or the engine's settings and secrets",
+                )
         if isinstance(node, exp.Table):
             target = node.this
             if isinstance(target, exp.Identifier) and _PATHLIKE.search(target.name):
                 raise _refuse(sql, f"reading the file or URL {target.name!r} as a table is not allowed")
+            if isinstance(target, exp.Identifier) and _BLOCKED_TABLE.match(target.name):
+                raise _refuse(sql, f"{target.name.lower()} is a duckdb catalog table, not analytics data")
     return sql

@@ -15,9 +15,13 @@ from .events import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     BatchResult,
+    DeliveryReport,
     EventRejection,
     IngestResult,
     PreparedEvent,
+    Settlement,
+    as_prepared,
+    encode_body,
     envelope,
     iter_event_batches,
     plan_batches,
@@ -131,7 +135,9 @@ class OutlitClient:
                 try:
                     response = self._http.send(request)
                 except httpx.TransportError as exc:
-                    error: OutlitError = core.transport_error(call, exc)
+                    failure = core.transport_error(call, exc)
+                    core.log_transport_error(call, failure, started, retries)
+                    error: OutlitError = failure
                 else:
                     response.read()
                     core.log_response(call, response, started, retries)
@@ -298,7 +304,7 @@ class OutlitClient:
             max_bytes=max_bytes,
         )
 
-    def _send_prepared(self, env: dict[str, Any], batch: list[PreparedEvent]) -> BatchResult:
+    def _send_request(self, env: dict[str, Any], batch: list[PreparedEvent]) -> BatchResult:
         return self._core.batch_result(self._execute(self._core.ingest_call(env, batch)), batch)
 
     def send_batch(
@@ -315,19 +321,39 @@ class OutlitClient:
         stored and ``resend`` lists the indexes to send again.
         """
         env, prepared, rejected = _prepare_all(events, source, user_identity, customer_identity)
-        if len(prepared) > MAX_BATCH_EVENTS or len(self._core.ingest_call(env, prepared).content or b"") > (
-            MAX_BATCH_BYTES
-        ):
-            raise OutlitValidationError(
-                f"send_batch takes at most {MAX_BATCH_EVENTS} events and {MAX_BATCH_BYTES} bytes; "
-                "use send_events() to split larger inputs",
-                details=[{"path": ["events"], "message": "batch too large"}],
-            )
+        _check_one_request(env, prepared, "send_batch")
         if not prepared:
             return BatchResult(rejected=rejected)
-        result = self._send_prepared(env, prepared)
+        result = self._send_request(env, prepared)
         result.rejected = sorted(rejected + result.rejected, key=lambda r: r.index)
         return result
+
+    def send_prepared(
+        self,
+        events: Iterable[PreparedEvent | Mapping[str, Any]],
+        *,
+        source: str = "server",
+        user_identity: Mapping[str, Any] | None = None,
+        customer_identity: Mapping[str, Any] | None = None,
+    ) -> DeliveryReport:
+        """Send events that are already checked (each with a ``uuid``) and say what became of each one.
+
+        ``events`` must fit one request (100 events, 1 MB), e.g. a list from ``iter_event_batches``; they
+        are not checked again. After a 400 naming events the rest are resent until every event is
+        delivered or rejected; the report gives each uuid's outcome. If a request fails for good, the
+        exception's ``partial_result`` is the report so far (events not confirmed are ``not_sent``).
+        """
+        env = envelope(source, user_identity, customer_identity)
+        prepared = as_prepared(events)
+        _check_one_request(env, prepared, "send_prepared")
+        settlement = Settlement(prepared)
+        try:
+            while settlement.pending:
+                settlement.record(self._send_request(env, settlement.pending))
+        except OutlitError as exc:
+            exc.partial_result = settlement.report
+            raise
+        return settlement.report
 
     def send_events(
         self,
@@ -340,16 +366,23 @@ class OutlitClient:
         """Send any number of events in batches within Outlit's limits, under the ingest rate limit.
 
         Invalid events are reported in ``rejected`` (with their index in ``events``) and the rest are
-        delivered: after a 400 the named events are dropped and the others resent.
+        delivered: after a 400 the named events are dropped and the others resent. If a request fails for
+        good (retries used up), the exception's ``partial_result`` is the ``IngestResult`` of everything
+        delivered before it.
         """
         env = envelope(source, user_identity, customer_identity)
         total = IngestResult()
-        for batch in _planned(events, env, source, total):
-            pending = batch
-            while pending:
-                result = self._send_prepared(env, pending)
-                _merge(total, result)
-                pending = _to_resend(pending, result)
+        try:
+            for batch in _planned(events, env, source, total):
+                settlement = Settlement(batch)
+                while settlement.pending:
+                    result = self._send_request(env, settlement.pending)
+                    total.accepted += settlement.record(result)
+                    _merge(total, result)
+        except OutlitError as exc:
+            total.rejected.sort(key=lambda r: r.index)
+            exc.partial_result = total
+            raise
         total.rejected.sort(key=lambda r: r.index)
         return total
 
@@ -396,17 +429,20 @@ def _planned(
 
 
 def _merge(total: IngestResult, result: BatchResult) -> None:
-    total.accepted += result.accepted
+    # ``accepted`` is counted from the settlement (events confirmed once each), not from ``processed``,
+    # which a resend of already-stored events could count twice.
     total.rejected.extend(result.rejected)
     total.retries += result.retries
     total.requests += 1 + result.retries
 
 
-def _to_resend(pending: list[PreparedEvent], result: BatchResult) -> list[PreparedEvent]:
-    if not result.resend:
-        return []
-    keep = set(result.resend)
-    return [item for item in pending if item.index in keep]
+def _check_one_request(env: dict[str, Any], prepared: list[PreparedEvent], method: str) -> None:
+    if len(prepared) > MAX_BATCH_EVENTS or len(encode_body(env, prepared)) > MAX_BATCH_BYTES:
+        raise OutlitValidationError(
+            f"{method} takes at most {MAX_BATCH_EVENTS} events and {MAX_BATCH_BYTES} bytes; "
+            "use send_events() or iter_event_batches() to split larger inputs",
+            details=[{"path": ["events"], "message": "batch too large"}],
+        )
 
 
 def _to_dataframe(result: QueryResult) -> pandas.DataFrame:

@@ -55,6 +55,8 @@ NonEmpty500 = Annotated[str, Field(strict=True, min_length=1, max_length=500)]
 Cursor = Annotated[str, Field(strict=True, min_length=1, max_length=2000)]
 Limit1000 = Annotated[int, Field(strict=True, ge=1, le=1000)]
 Limit100 = Annotated[int, Field(strict=True, ge=1, le=100)]
+# Lax pydantic would turn "yes" / 1 into True; the contract (and Outlit) take JSON booleans only.
+StrictBool = Annotated[bool, Field(strict=True)]
 
 
 def _non_negative_number(value: Any) -> Any:
@@ -102,7 +104,7 @@ class ListCustomersInput(_Input):
     search: Str500 | None = None
     ownerId: Str500 | None = None
     ownerEmail: Str500 | None = None
-    hasOwner: bool | None = None
+    hasOwner: StrictBool | None = None
     limit: Limit1000 | None = None
     cursor: Cursor | None = None
     orderBy: Literal["last_activity_at", "first_seen_at", "name", "mrr_cents"] | None = None
@@ -132,7 +134,7 @@ class ListWorkspaceUsersInput(_Input):
     search: Str500 | None = None
     role: Annotated[str, Field(strict=True, max_length=100)] | None = None
     managerEmail: Str500 | None = None
-    hasOwnedCustomers: bool | None = None
+    hasOwnedCustomers: StrictBool | None = None
     limit: Limit1000 | None = None
     cursor: Cursor | None = None
     orderBy: Literal["name", "email", "owned_customer_count"] | None = None
@@ -239,7 +241,7 @@ class ListSourcesInput(_Input):
     before: DateTime | None = None
     participant: NonEmpty500 | None = None
     provider: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
-    hasTranscript: bool | None = None
+    hasTranscript: StrictBool | None = None
     limit: Limit100 | None = None
     cursor: Cursor | None = None
 

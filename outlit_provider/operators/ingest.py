@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException
 
+from outlit_provider.client.events import MAX_BATCH_EVENTS, IngestResult
 from outlit_provider.links import OutlitTrackingSettingsLink
 from outlit_provider.operators.base import OutlitBaseOperator
 
@@ -85,6 +87,33 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
             out.append({**event, "uuid": str(uuid.uuid5(_EVENT_NAMESPACE, f"{run}/{index}/{digest}"))})
         return out
 
+    def _send(self, events: list[dict[str, Any]]) -> IngestResult:
+        """send_events one request-sized chunk at a time, so on_kill stops the task between requests.
+
+        Rejection indexes come back relative to the chunk and are shifted to positions in ``events``.
+        """
+        client = self.hook.client
+        total = IngestResult()
+        for start in range(0, len(events), MAX_BATCH_EVENTS):
+            # Nothing sent yet is lost: the uuids are derived from the task run, so a rerun resends these
+            # events and Outlit drops the ones it already stored.
+            self._check_stop(
+                f"sending {start} of {len(events)} event(s) ({total.accepted} accepted); "
+                "rerun the task to send the rest"
+            )
+            chunk = client.send_events(
+                events[start : start + MAX_BATCH_EVENTS],
+                source=self.source,
+                user_identity=self.user_identity,
+                customer_identity=self.customer_identity,
+            )
+            total.accepted += chunk.accepted
+            total.requests += chunk.requests
+            total.retries += chunk.retries
+            total.batches += chunk.batches
+            total.rejected.extend(dataclasses.replace(r, index=r.index + start) for r in chunk.rejected)
+        return total
+
     def execute(self, context: Context) -> dict[str, Any]:
         events = self._with_uuids(self._events(), context)
         OutlitTrackingSettingsLink.persist(context, self.hook.app_url("settings/workspace/tracking"))
@@ -92,12 +121,7 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
             self.log.info("No events to send.")
             return {"accepted": 0, "rejected": 0, "requests": 0, "retries": 0}
         try:
-            result = self.hook.client.send_events(
-                events,
-                source=self.source,
-                user_identity=self.user_identity,
-                customer_identity=self.customer_identity,
-            )
+            result = self._send(events)
         finally:
             self.hook.close()
         self.log.info(

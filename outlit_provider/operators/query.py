@@ -72,7 +72,9 @@ class OutlitQueryOperator(OutlitBaseOperator):
         sql = check_read_only_sql(self.sql)  # refuse before the connection is even looked up
         limit = int(self.limit) if self.limit not in (None, "") else None
         try:
-            result = self.hook.client.query(sql, limit=limit)
+            client = self.hook.client  # the connection lookup can take a while (secrets backend)
+            self._check_stop("checking the SQL; the query was not sent")
+            result = client.query(sql, limit=limit)
         finally:
             self.hook.close()
         self.log.info(

@@ -9,6 +9,8 @@ from outlit_provider.reverse_load.warehouse import (
     LEDGER_TABLE,
     REJECTED_TABLE,
     RUNS_TABLE,
+    SUPPORTED_DIALECTS,
+    UnsupportedDialectError,
     Warehouse,
 )
 
@@ -16,10 +18,12 @@ __all__ = [
     "LEDGER_TABLE",
     "REJECTED_TABLE",
     "RUNS_TABLE",
+    "SUPPORTED_DIALECTS",
     "EventMapping",
     "MappingError",
     "ReverseLoadError",
     "SyncResult",
+    "UnsupportedDialectError",
     "Warehouse",
     "load_mapping",
     "run_reverse_load",

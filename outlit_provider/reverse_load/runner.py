@@ -9,9 +9,10 @@ The ledger lives in the warehouse, so any machine that reruns the sync sees the 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ def run_reverse_load(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     event_source: str = "server",
     retry_rejected: bool = False,
+    stop: threading.Event | None = None,
 ) -> SyncResult:
     """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
 
@@ -116,6 +118,10 @@ def run_reverse_load(
 
     Rows dead-lettered by an earlier run are skipped while they stay unchanged; ``retry_rejected=True``
     tries them again (say, after Outlit relaxed a rule).
+
+    Setting ``stop`` (from another thread or a signal handler, e.g. Airflow's ``on_kill``) ends the run
+    between batches: no new batch is sent, the batches in flight finish and are recorded in the ledger, and
+    the run is logged with status ``"stopped"`` and returned. A rerun sends exactly the rows not recorded.
     """
     event_mapping = load_mapping(mapping)
     if mode not in ("changed", "all"):
@@ -136,6 +142,7 @@ def run_reverse_load(
     try:
         run = _Run(warehouse, client, event_mapping, sync_name, mode, chunk_size, max_in_flight, event_source)
         run.retry_rejected = retry_rejected
+        run.stop = stop or threading.Event()
         return run.execute(query)
     finally:
         if owns_warehouse:
@@ -165,6 +172,7 @@ class _Run:
         self.max_in_flight = max_in_flight
         self.event_source = event_source
         self.retry_rejected = False
+        self.stop = threading.Event()
         self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
         # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
         self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
@@ -192,18 +200,22 @@ class _Run:
                     f"reverse load {self.result.sync_name!r} stopped: {self.result.error}", self.result
                 ) from exc
             raise
-        self.result.status = "success"
+        stopped = self.stop.is_set()
+        self.result.status = "stopped" if stopped else "success"
         self.result.duration_s = time.monotonic() - started
         self._finish()
-        log.info(
-            "reverse load %s: read %d, sent %d, unchanged %d, rejected %d, retries %d in %.1fs",
+        log.log(
+            logging.WARNING if stopped else logging.INFO,
+            "reverse load %s %s: read %d, sent %d, unchanged %d, rejected %d, retries %d in %.1fs%s",
             self.result.sync_name,
+            "stopped on request" if stopped else "finished",
             self.result.read,
             self.result.sent,
             self.result.unchanged,
             self.result.rejected,
             self.result.retries,
             self.result.duration_s,
+            "; everything sent is recorded, a rerun sends the rest" if stopped else "",
         )
         return self.result
 
@@ -220,64 +232,81 @@ class _Run:
 
     # --- reading and change detection ----------------------------------------------------------------
 
-    def _events(self, columns: list[str], chunks: Iterator[list[tuple[Any, ...]]]) -> Iterator[PreparedEvent]:
+    def _events(
+        self, columns: list[str], chunks: Iterator[list[tuple[Any, ...]]]
+    ) -> Generator[PreparedEvent, None, None]:
         """Events (checked and encoded by the client) for the rows that need sending."""
         sync = self.result.sync_name
         for chunk in chunks:
-            self.result.read += len(chunk)
             rows = [dict(zip(columns, values, strict=True)) for values in chunk]
             keys = [self.mapper.key_of(row) for row in rows]
             ledger = self.wh.ledger_lookup(sync, list(dict.fromkeys(keys)))
             entries: list[LedgerEntry] = []
             dead: list[DeadLetter] = []
-            for key, row in zip(keys, rows, strict=True):
-                previous = ledger.get(key)
-                prior_uuid = previous.event_uuid if previous else ""
-                # An earlier outcome for the same content stands, unless this run resends everything or
-                # was asked to try previously rejected rows again.
-                settled = (
-                    previous is not None
-                    and self.mode == "changed"
-                    and not (self.retry_rejected and previous.status == "rejected")
-                )
-                try:
-                    mapped = self.mapper.map(row, key)
-                except RowRejected as exc:
-                    as_json = row_as_json(row)
-                    digest = row_hash(as_json)
-                    if settled and previous and previous.content_hash == digest:
-                        self.result.unchanged += 1  # dead-lettered by an earlier run and not fixed since
-                        continue
-                    self.result.rejected += 1
-                    dead.append(DeadLetter(key, "local", exc.reason, exc.field, None, as_json))
-                    entries.append(LedgerEntry(key, digest, prior_uuid, "rejected"))
+            try:
+                yield from self._chunk_events(keys, rows, ledger, entries, dead)
+            finally:
+                # Also when a stop closes this generator mid-chunk: the rows examined so far that failed
+                # local checks are counted in ``rejected``, so their dead letters must be written too.
+                self.recorder.record(f"{self.result.run_id}:local", entries, dead)
+
+    def _chunk_events(
+        self,
+        keys: list[str],
+        rows: list[dict[str, Any]],
+        ledger: Mapping[str, Any],
+        entries: list[LedgerEntry],
+        dead: list[DeadLetter],
+    ) -> Iterator[PreparedEvent]:
+        sync = self.result.sync_name
+        for key, row in zip(keys, rows, strict=True):
+            self.result.read += 1  # per row examined, so a stopped run's counts add up
+            previous = ledger.get(key)
+            prior_uuid = previous.event_uuid if previous else ""
+            # An earlier outcome for the same content stands, unless this run resends everything or
+            # was asked to try previously rejected rows again.
+            settled = (
+                previous is not None
+                and self.mode == "changed"
+                and not (self.retry_rejected and previous.status == "rejected")
+            )
+            try:
+                mapped = self.mapper.map(row, key)
+            except RowRejected as exc:
+                as_json = row_as_json(row)
+                digest = row_hash(as_json)
+                if settled and previous and previous.content_hash == digest:
+                    self.result.unchanged += 1  # dead-lettered by an earlier run and not fixed since
                     continue
-                if previous and previous.content_hash == mapped.content_hash:
-                    if settled:
-                        self.result.unchanged += 1
-                        continue
-                    # Same version as recorded before: same uuid, so Outlit keeps one copy.
-                    mapped.event["uuid"] = prior_uuid or event_uuid(sync, key, mapped.content_hash)
-                else:
-                    mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior_uuid)
-                checked = prepare_event(mapped.event, source=self.event_source)
-                if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
-                    self.result.rejected += 1
-                    path = field_path(checked.path)
-                    dead.append(DeadLetter(key, "local", checked.message, path, None, row_as_json(row)))
-                    entries.append(LedgerEntry(key, mapped.content_hash, prior_uuid, "rejected"))
+                self.result.rejected += 1
+                dead.append(DeadLetter(key, "local", exc.reason, exc.field, None, as_json))
+                entries.append(LedgerEntry(key, digest, prior_uuid, "rejected"))
+                continue
+            if previous and previous.content_hash == mapped.content_hash:
+                if settled:
+                    self.result.unchanged += 1
                     continue
-                mapped.event = checked.event
-                if mapped.event["uuid"] in self.pending:
-                    self.result.unchanged += 1  # the same row twice in the source: send it once
-                    continue
-                self.pending[mapped.event["uuid"]] = (mapped, row)
-                yield checked
-            self.recorder.record(f"{self.result.run_id}:local", entries, dead)
+                # Same version as recorded before: same uuid, so Outlit keeps one copy.
+                mapped.event["uuid"] = prior_uuid or event_uuid(sync, key, mapped.content_hash)
+            else:
+                mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior_uuid)
+            checked = prepare_event(mapped.event, source=self.event_source)
+            if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
+                self.result.rejected += 1
+                path = field_path(checked.path)
+                dead.append(DeadLetter(key, "local", checked.message, path, None, row_as_json(row)))
+                entries.append(LedgerEntry(key, mapped.content_hash, prior_uuid, "rejected"))
+                continue
+            mapped.event = checked.event
+            if mapped.event["uuid"] in self.pending:
+                self.result.unchanged += 1  # the same row twice in the source: send it once
+                continue
+            self.pending[mapped.event["uuid"]] = (mapped, row)
+            yield checked
 
     # --- sending -------------------------------------------------------------------------------------
 
-    def _send_all(self, events: Iterator[PreparedEvent]) -> None:
+    def _send_all(self, events: Generator[PreparedEvent, None, None]) -> None:
         window: list[tuple[str, Future[Delivery]]] = []
         # The client's batch planner takes the already-checked events, so nothing is checked twice here.
         batches = plan_batches(events, envelope(self.event_source, None, None))
@@ -286,6 +315,10 @@ class _Run:
         ) as pool:
             try:
                 for number, planned in enumerate(batches):
+                    if self.stop.is_set():
+                        # Between batches: nothing new goes out; the ones in flight settle below.
+                        log.warning("reverse load %s: stop requested", self.result.sync_name)
+                        break
                     if isinstance(planned, EventRejection):  # one event over the request size limit
                         self._reject_oversized(planned)
                         continue
@@ -295,6 +328,7 @@ class _Run:
                     self._settle(window, block=len(window) >= self.max_in_flight)
                 while window:
                     self._settle(window, block=True)
+                events.close()  # a stopped run: write the local dead letters of the rows examined so far
             except BaseException:
                 # Record every batch Outlit did accept before giving up, so a rerun does not resend them.
                 for _batch_id, future in window:
@@ -302,6 +336,8 @@ class _Run:
                 wait([future for _batch_id, future in window])
                 try:
                     self._settle(window, block=False)
+                    # now, while the recorder is open, rather than whenever the generator is collected
+                    events.close()
                 except BaseException:
                     log.debug("another batch failed while stopping", exc_info=True)
                 raise

@@ -23,24 +23,108 @@ LEDGER_TABLE = "_outlit_sync_ledger"
 REJECTED_TABLE = "_outlit_rejected"
 RUNS_TABLE = "_outlit_sync_runs"
 
+# {name}: sync_name / run_id, {key}: row_key (both in primary keys), {text}: free text, {long}: a whole row
+# as JSON (up to ~1 MB), {ts}: naive UTC time, {int}: counts, {pk}: the primary-key clause.
 _DDL = {
     LEDGER_TABLE: (
-        "sync_name {text} NOT NULL, row_key {text} NOT NULL, content_hash {text} NOT NULL, "
+        "sync_name {name} NOT NULL, row_key {key} NOT NULL, content_hash {text} NOT NULL, "
         "event_uuid {text} NOT NULL, status {text} NOT NULL, batch_id {text}, run_id {text}, "
-        "delivered_at {ts} NOT NULL, PRIMARY KEY (sync_name, row_key)"
+        "delivered_at {ts} NOT NULL, {pk} (sync_name, row_key)"
     ),
     REJECTED_TABLE: (
-        "run_id {text} NOT NULL, sync_name {text} NOT NULL, row_key {text} NOT NULL, stage {text} NOT NULL, "
-        "reason {text} NOT NULL, field_path {text}, event_uuid {text}, row_json {text}, "
+        "run_id {text} NOT NULL, sync_name {text} NOT NULL, row_key {long} NOT NULL, stage {text} NOT NULL, "
+        "reason {long} NOT NULL, field_path {text}, event_uuid {text}, row_json {long}, "
         "rejected_at {ts} NOT NULL"
     ),
     RUNS_TABLE: (
-        "run_id {text} NOT NULL PRIMARY KEY, sync_name {text} NOT NULL, mode {text} NOT NULL, "
+        "run_id {name} NOT NULL, sync_name {text} NOT NULL, mode {text} NOT NULL, "
         "started_at {ts} NOT NULL, finished_at {ts}, read_count {int}, sent_count {int}, "
         "unchanged_count {int}, rejected_count {int}, retries {int}, batches {int}, status {text} NOT NULL, "
-        "error {text}"
+        "error {long}, {pk} (run_id)"
     ),
 }
+_PORTABLE_TYPES = {
+    "name": "TEXT",
+    "key": "TEXT",
+    "text": "TEXT",
+    "long": "TEXT",
+    "ts": "TIMESTAMP",
+    "int": "BIGINT",
+    "pk": "PRIMARY KEY",
+}
+# Column types per dialect. MySQL and SQL Server cannot index TEXT, so key columns get a bounded VARCHAR
+# sized to each one's index limit: MySQL InnoDB 3072 bytes at 4 bytes a utf8mb4 character, SQL Server
+# 1700 bytes for a nonclustered key at 2 bytes an NVARCHAR character. A row key (the key columns as JSON)
+# longer than that fails the ledger write; docs/reverse-load.md says so.
+_TYPES: dict[str, dict[str, str]] = {
+    "duckdb": _PORTABLE_TYPES,
+    "postgresql": _PORTABLE_TYPES,
+    "sqlite": _PORTABLE_TYPES,
+    "snowflake": {  # PRIMARY KEY is accepted but not enforced; the ledger upsert does not rely on it
+        **_PORTABLE_TYPES,
+        **dict.fromkeys(("name", "key", "text", "long"), "STRING"),
+        "ts": "TIMESTAMP_NTZ",  # plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING
+    },
+    "mysql": {
+        **_PORTABLE_TYPES,
+        "name": "VARCHAR(255)",
+        "key": "VARCHAR(500)",
+        "text": "VARCHAR(255)",
+        "long": "LONGTEXT",  # TEXT stops at 64 KB; a dead-lettered row can be a whole 1 MB event
+        "ts": "DATETIME(6)",  # TIMESTAMP NOT NULL gets an implicit auto-update default in MySQL
+    },
+    "mssql": {
+        **_PORTABLE_TYPES,
+        "name": "NVARCHAR(128)",
+        "key": "NVARCHAR(720)",
+        "text": "NVARCHAR(255)",
+        "long": "NVARCHAR(MAX)",
+        "ts": "DATETIME2",  # TIMESTAMP is a row version in SQL Server, not a time
+        "pk": "PRIMARY KEY NONCLUSTERED",  # a clustered key is capped at 900 bytes
+    },
+}
+_TYPES["mariadb"] = _TYPES["mysql"]
+SUPPORTED_DIALECTS: tuple[str, ...] = tuple(sorted(_TYPES))
+
+
+class UnsupportedDialectError(ValueError):
+    """The source database cannot hold the bookkeeping tables this engine writes."""
+
+
+def check_dialect(dialect: str, *, where: str = "") -> None:
+    """Refuse, before connecting, a database whose DDL and transactions the ledger has not been built for."""
+    if dialect not in _TYPES:
+        raise UnsupportedDialectError(
+            f"reverse load keeps its ledger in the source database and cannot keep it in a {dialect!r} "
+            f"database{where}: supported are {', '.join(SUPPORTED_DIALECTS)}. Copy the rows to one of "
+            "those first (e.g. a dlt pipeline into DuckDB or Postgres, then reverse_load(pipeline, ...))"
+        )
+
+
+def bookkeeping_ddl(dialect: str, schema: str | None = None) -> list[str]:
+    """The statements that create the schema (if given) and the three bookkeeping tables, if missing."""
+    check_dialect(dialect)
+    types = _TYPES[dialect]
+    statements: list[str] = []
+    if dialect == "mssql":  # no IF NOT EXISTS for CREATE in SQL Server
+        if schema:
+            statements.append(
+                f"IF SCHEMA_ID(N'{quote_table(schema)}') IS NULL EXEC(N'CREATE SCHEMA {schema}')"
+            )
+        for name, columns in _DDL.items():
+            table = f"{schema}.{name}" if schema else name
+            statements.append(
+                f"IF OBJECT_ID(N'{table}', N'U') IS NULL CREATE TABLE {table} ({columns.format(**types)})"
+            )
+        return statements
+    if schema:
+        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_table(schema)}")
+    for name, columns in _DDL.items():
+        table = f"{schema}.{name}" if schema else name
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns.format(**types)})")
+    return statements
+
+
 _REJECTED_COLUMNS = "run_id, sync_name, row_key, stage, reason, field_path, event_uuid, row_json, rejected_at"
 _UPSERT_DIALECTS = {"duckdb", "postgresql", "sqlite"}
 _ARRAY_DIALECTS = {"duckdb", "postgresql"}
@@ -102,6 +186,7 @@ class Warehouse:
         schema: str | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        check_dialect(dialect)  # before connecting: an unsupported database fails with nothing opened
         self.dialect = dialect
         self._paramstyle = paramstyle
         self._connect = connect
@@ -211,13 +296,9 @@ class Warehouse:
         return f"{self._schema}.{name}" if self._schema else name
 
     def ensure_tables(self) -> None:
-        text = "STRING" if self.dialect == "snowflake" else "TEXT"
-        types = {"text": text, "ts": "TIMESTAMP", "int": "BIGINT"}
         cur = self._writer.cursor()
-        if self._schema:
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_table(self._schema)}")
-        for name, columns in _DDL.items():
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns.format(**types)})")
+        for statement in bookkeeping_ddl(self.dialect, self._schema):
+            cur.execute(statement)
         self._commit()
 
     def ledger_lookup(self, sync_name: str, keys: Sequence[str]) -> dict[str, LedgerState]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -14,7 +16,41 @@ from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 from outlit_provider.hooks.integration_status import StatusCheck, parse_timestamp
 from outlit_provider.hooks.outlit import OutlitHook
 from outlit_provider.links import OutlitIntegrationsLink
+from outlit_provider.operators._templating import is_templated
 from outlit_provider.triggers.integrations import OutlitIntegrationSyncTrigger, validate_trigger_event
+
+
+def model_names(value: Any, *, task_id: str) -> list[str] | None:
+    """The ``models`` argument as a list of names, or ``None`` for every model the provider reports.
+
+    Besides a list, accepts what a template renders to: a JSON list (``'["A", "B"]'``), a Python list repr
+    (``"['A', 'B']"``, a list rendered without ``render_template_as_native_obj``) or comma-separated names
+    (``"A, B"``). A bare string must never reach the status check, where its characters would become names.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                try:
+                    value = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    raise ValueError(
+                        f"{task_id}: models={value!r} looks like a list but is neither JSON nor a Python "
+                        'list; pass e.g. ["StripeCustomer", "StripeSubscription"] or "StripeCustomer, '
+                        'StripeSubscription".'
+                    ) from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(m, str) and m.strip() for m in value):
+        raise ValueError(
+            f"{task_id}: models must be a list of model names (e.g. ['StripeCustomer']) or a "
+            f"comma-separated string of them, got {type(value).__name__} {value!r}."
+        )
+    return [m.strip() for m in value] or None
 
 
 class OutlitIntegrationSyncSensor(BaseSensorOperator):
@@ -24,6 +60,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
 
     :param provider: Outlit provider id, e.g. ``stripe``.
     :param models: model names to wait for (e.g. ``["StripeCustomer"]``); default every reported model.
+        Templated; may render to a JSON list or to names split by commas (``"StripeCustomer,StripeInvoice"``).
     :param synced_after: timestamp the syncs must reach (templated; ISO-8601 or datetime). Default: the
         run's data interval end, or when the run has none (manual runs), the time the run was created.
     :param deferrable: wait in the triggerer instead of a worker slot; defaults to
@@ -45,10 +82,9 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(models, str):
-            raise ValueError(f"{self.task_id}: models must be a list of model names, e.g. [{models!r}].")
         self.provider = provider
-        self.models = models
+        # Literal names are checked now (a typo fails the DAG import); templates and XComArgs after rendering.
+        self.models = models if is_templated(models) else model_names(models, task_id=self.task_id)
         self.synced_after = synced_after
         self.outlit_conn_id = outlit_conn_id
         self.deferrable = deferrable
@@ -71,10 +107,15 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
             )
         return parse_timestamp(end, field_name="synced_after")
 
+    def _models(self) -> list[str] | None:
+        # Checked again at run time: rendering may have turned the argument into any type.
+        return model_names(self.models, task_id=self.task_id)
+
     def _check(self, context: Context) -> StatusCheck:
+        models = self._models()
         try:
             return self.hook.check_sync_status(
-                self.provider, models=self.models, synced_after=self._bound(context)
+                self.provider, models=models, synced_after=self._bound(context)
             )
         finally:
             self.hook.close()
@@ -99,7 +140,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
         self.defer(
             trigger=OutlitIntegrationSyncTrigger(
                 provider=self.provider,
-                models=self.models,
+                models=self._models(),
                 synced_after=self._bound(context).isoformat(),
                 outlit_conn_id=self.outlit_conn_id,
                 poll_interval=float(self.poke_interval),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +12,13 @@ from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 from outlit_provider.hooks.outlit import OutlitHook
 from outlit_provider.reverse_load import EventMapping, Warehouse, load_mapping, run_reverse_load
 from outlit_provider.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
+from outlit_provider.reverse_load.warehouse import check_dialect
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 # Airflow connection types whose SQLAlchemy dialect name differs from the type.
-_DIALECTS = {"postgres": "postgresql", "gcpbigquery": "bigquery", "mssql": "mssql"}
+_DIALECTS = {"postgres": "postgresql", "gcpbigquery": "bigquery", "google_cloud_platform": "bigquery"}
 
 
 class SqlToOutlitOperator(BaseSQLOperator):
@@ -28,9 +30,10 @@ class SqlToOutlitOperator(BaseSQLOperator):
     ``_outlit_rejected``, ``_outlit_sync_runs``), so task retries and reruns never send a delivered row
     twice. Returns the run's counts (``read``, ``sent``, ``unchanged``, ``rejected``, ``retries``, ...).
 
-    :param conn_id: any Airflow connection whose hook is a common-sql ``DbApiHook`` (Postgres, Snowflake,
-        SQLite, MySQL, ...); ``database`` and ``hook_params`` are passed to that hook as in other SQL
-        operators.
+    :param conn_id: an Airflow connection whose hook is a common-sql ``DbApiHook`` and whose database can
+        hold the bookkeeping tables: Postgres, Snowflake, SQLite, DuckDB, MySQL / MariaDB or SQL Server
+        (``SUPPORTED_DIALECTS``). Others (BigQuery, Redshift, Oracle, ...) are refused before anything is
+        opened or sent. ``database`` and ``hook_params`` are passed to that hook as in other SQL operators.
     :param sql: a SELECT whose rows to send (templated). Give either ``sql`` or ``table``.
     :param table: a ``[schema.]table`` to send (templated).
     :param mapping: the row -> event mapping: a dict, or a path to a JSON/YAML file (templated).
@@ -39,6 +42,10 @@ class SqlToOutlitOperator(BaseSQLOperator):
     :param bookkeeping_schema: schema for the ``_outlit_*`` tables (default: the connection's).
     :param retry_rejected: try again rows an earlier run dead-lettered, even if unchanged.
     :param fail_on_rejected: fail the task (after recording everything) if any row was dead-lettered.
+
+    When the task is killed (``on_kill``), the run stops between batches: the requests in flight finish
+    and are recorded, nothing new is sent, the run is logged as ``stopped`` and the task fails. The next
+    try sends exactly the rows that were not recorded.
     """
 
     template_fields: Sequence[str] = (
@@ -86,9 +93,18 @@ class SqlToOutlitOperator(BaseSQLOperator):
         self.max_in_flight = max_in_flight
         self.retry_rejected = retry_rejected
         self.fail_on_rejected = fail_on_rejected
+        # Made per execute(): an Event holds a lock, which the copies Airflow makes of operators cannot.
+        self._stop: threading.Event | None = None
+
+    def on_kill(self) -> None:
+        """Stop the running sync between batches; what is in flight finishes and is recorded."""
+        if self._stop is not None:
+            self.log.warning("stopping the reverse load: in-flight batches finish, nothing new is sent")
+            self._stop.set()
 
     def execute(self, context: Context) -> dict[str, Any]:
         mapping = load_mapping(self.mapping)  # a bad mapping fails before any connection is opened
+        self._stop = threading.Event()
         warehouse = self._warehouse()
         outlit = OutlitHook(self.outlit_conn_id)
         try:
@@ -103,6 +119,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
                     chunk_size=self.chunk_size,
                     max_in_flight=self.max_in_flight,
                     retry_rejected=self.retry_rejected,
+                    stop=self._stop,
                 )
         finally:
             warehouse.close()
@@ -116,6 +133,11 @@ class SqlToOutlitOperator(BaseSQLOperator):
             result.rejected,
             result.retries,
         )
+        if result.status == "stopped":
+            raise RuntimeError(
+                f"reverse load {result.sync_name!r} was stopped (on_kill) after sending {result.sent} "
+                f"event(s), all recorded in the ledger (run_id '{result.run_id}'); a rerun sends the rest"
+            )
         if self.fail_on_rejected and result.rejected:
             raise RuntimeError(
                 f"{result.rejected} row(s) were dead-lettered; see _outlit_rejected where run_id = "
@@ -127,6 +149,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
         hook = self.get_db_hook()  # raises a clear error unless the connection's hook is a DbApiHook
         conn_type = getattr(hook, "conn_type", None) or self.get_connection(self.conn_id).conn_type
         dialect = _DIALECTS.get(conn_type, conn_type)
+        check_dialect(dialect, where=f" (Airflow connection {self.conn_id!r}, type {conn_type!r})")
         first = hook.get_conn()
         opened = [first]
 

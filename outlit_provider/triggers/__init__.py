@@ -1,5 +1,32 @@
-"""Outlit deferrable triggers. Importing this package imports Airflow."""
+"""Outlit deferrable triggers, imported on first attribute access so importing the package does not import
+Airflow."""
 
-from outlit_provider.triggers.integrations import OutlitConnectSessionTrigger, OutlitIntegrationSyncTrigger
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outlit_provider.triggers.integrations import (
+        OutlitConnectSessionTrigger,
+        OutlitIntegrationSyncTrigger,
+    )
+
+_LAZY = {
+    "OutlitConnectSessionTrigger": "outlit_provider.triggers.integrations",
+    "OutlitIntegrationSyncTrigger": "outlit_provider.triggers.integrations",
+}
 
 __all__ = ["OutlitConnectSessionTrigger", "OutlitIntegrationSyncTrigger"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

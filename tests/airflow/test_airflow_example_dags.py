@@ -28,18 +28,59 @@ def _forbid_connection_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_every_example_dag_imports_without_errors_or_connection_lookups(monkeypatch):
+def _forbid_http(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every request through httpx (the only HTTP client of the Outlit client) fail and be recorded."""
+    import httpx
+
+    urls: list[str] = []
+
+    def refuse(self, request, *args, **kwargs):
+        urls.append(str(request.url))
+        raise AssertionError(f"HTTP request at DAG parse time: {request.method} {request.url}")
+
+    async def arefuse(self, request, *args, **kwargs):
+        refuse(self, request)
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+    monkeypatch.setattr(httpx.AsyncClient, "send", arefuse)
+    return urls
+
+
+def test_every_example_dag_imports_without_errors_connection_lookups_or_http(monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     calls = _forbid_connection_lookups(monkeypatch)
+    urls = _forbid_http(monkeypatch)
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     assert calls == []
+    assert urls == []  # also catches a DAG file that swallows the error
     loaded = {Path(dag.fileloc).name for dag in bag.dags.values()}
     assert loaded == {p.name for p in DAG_FILES}
     for dag in bag.dags.values():
         assert dag.tags and "outlit" in dag.tags
         assert dag.doc_md, f"{dag.dag_id} has no doc_md"
+
+
+def test_parse_time_guards_catch_an_api_call_in_a_dag_file(monkeypatch, tmp_path):
+    """The integrity test above is only as good as its guards: a DAG that calls Outlit while being parsed
+    must show up as an import error and a recorded request."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    (tmp_path / "calls_outlit_at_parse.py").write_text(
+        "from datetime import datetime\n"
+        "from airflow.sdk import DAG\n"
+        "from outlit_provider.client import OutlitClient\n"
+        "OutlitClient('ok_parse_time_key', base_url='http://127.0.0.1:9', max_retries=0).validate_api_key()\n"
+        "with DAG(dag_id='bad', schedule=None, start_date=datetime(2026, 1, 1), tags=['outlit']):\n"
+        "    pass\n"
+    )
+    _forbid_connection_lookups(monkeypatch)
+    urls = _forbid_http(monkeypatch)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert len(urls) == 1 and "127.0.0.1:9" in urls[0], urls
+    (error,) = bag.import_errors.values()
+    assert "HTTP request at DAG parse time" in error
 
 
 @pytest.fixture
@@ -72,6 +113,28 @@ def test_dag_test_integration_sync_with_deferral(airflow_db, fresh_conn, example
     # Start disconnected so the DAG really connects and the sensor sees PENDING first and defers.
     with OutlitHook().get_client() as client:
         client.disconnect_integration("stripe")
+    from outlit_provider.sensors.integrations import OutlitIntegrationSyncSensor
+    from outlit_provider.triggers.integrations import OutlitIntegrationSyncTrigger
+
+    # Spies on both halves of the deferral: dag.test() runs the trigger in line (same process), through the
+    # class it imports from the deferral's classpath, and then resumes the sensor in execute_complete.
+    trigger_events: list[tuple[str, list[str] | None, dict]] = []
+    resumed_with: list[object] = []
+    real_run = OutlitIntegrationSyncTrigger.run
+    real_complete = OutlitIntegrationSyncSensor.execute_complete
+
+    async def spy_run(self):
+        async for event in real_run(self):
+            trigger_events.append((self.provider, self.models, event.payload))
+            yield event
+
+    def spy_complete(self, context, event=None):
+        resumed_with.append(event)
+        return real_complete(self, context, event)
+
+    monkeypatch.setattr(OutlitIntegrationSyncTrigger, "run", spy_run)
+    monkeypatch.setattr(OutlitIntegrationSyncSensor, "execute_complete", spy_complete)
+
     dag = example_bag.get_dag("outlit_integration_sync")
     sensor = dag.get_task("wait_for_stripe_sync")
     sensor.poke_interval, sensor.timeout = 0.01, 30
@@ -79,7 +142,13 @@ def test_dag_test_integration_sync_with_deferral(airflow_db, fresh_conn, example
     dag_run = dag.test(logical_date=datetime(2026, 1, 1, tzinfo=UTC))
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert set(states.values()) == {"success"}, states
-    # Worker poke saw PENDING and deferred; the trigger's poll saw SUCCESS.
+    # The worker poke saw the sync unfinished and deferred: the trigger ran, for this provider and these
+    # models, and yielded exactly one event, a success; the sensor resumed with that very event.
+    assert len(trigger_events) == 1, trigger_events
+    provider, models, payload = trigger_events[0]
+    assert (provider, models) == ("stripe", ["StripeCustomer", "StripeSubscription"])
+    assert payload["status"] == "success", payload
+    assert resumed_with == [payload]
     requests = fresh_conn.stats()["requests"]
     assert sum(n for route, n in requests.items() if "sync-status" in route) >= 2, requests
 

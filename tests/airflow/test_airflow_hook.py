@@ -75,6 +75,27 @@ def test_provider_info_matches_airflows_schema():
                 __import__(name)
 
 
+def test_provider_info_and_package_imports_leave_airflow_unimported():
+    """``airflow providers list`` and the UI call get_provider_info without Airflow's task SDK loaded; the
+    provider packages' ``__init__`` must not pull it in either (their classes load on first access, as the
+    ``from outlit_provider.operators import ...`` at the top of this module shows)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from outlit_provider.get_provider_info import get_provider_info\n"
+        "info = get_provider_info()\n"
+        "assert info['connection-types'][0]['connection-type'] == 'outlit'\n"
+        "import outlit_provider.hooks, outlit_provider.operators, outlit_provider.sensors\n"
+        "import outlit_provider.triggers\n"
+        "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
+        "assert not loaded, loaded[:5]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_api_key_never_reaches_logs_or_xcom(outlit_conn, context, caplog, tmp_path):
     caplog.set_level(logging.DEBUG)
     OutlitToolOperator(task_id="t", tool="outlit_list_customers", paginate=True, max_items=3).execute(context)

@@ -300,3 +300,56 @@ def test_query_records_to_file_and_no_partial_file_on_failure(outlit_conn, conte
 def test_max_items_without_paginate_fails_at_parse():
     with pytest.raises(ValueError, match="paginate=True"):
         OutlitToolOperator(task_id="t", tool="outlit_list_customers", max_items=5)
+
+
+# -- on_kill: no request after a kill ----------------------------------------------------------------------
+
+
+def test_on_kill_stops_ingest_between_batches_and_a_rerun_sends_the_rest(fresh_conn, context, monkeypatch):
+    op = OutlitIngestEventsOperator(task_id="i", events=_events(250))
+    client = op.hook.client
+    real_send = client.send_events
+
+    def send_then_kill(*args, **kwargs):
+        result = real_send(*args, **kwargs)
+        op.on_kill()  # as if SIGTERM arrived while the first batch was in flight
+        return result
+
+    monkeypatch.setattr(client, "send_events", send_then_kill)
+    with pytest.raises(OutlitTaskStopped, match=r"100 of 250 event\(s\) \(100 accepted\)"):
+        op.execute(context)
+    assert len(fresh_conn.ingested()["events"]) == 100
+    # The retry derives the same uuids: Outlit keeps one copy of the first 100 and stores the other 150.
+    OutlitIngestEventsOperator(task_id="i", events=_events(250)).execute(context)
+    uuids = [e["uuid"] for e in fresh_conn.ingested()["events"]]
+    assert len(uuids) == len(set(uuids)) == 250
+
+
+def test_ingest_reports_rejections_by_position_in_the_whole_list(fresh_conn, context):
+    events = _events(150)
+    del events[130]["eventName"]  # in the second request-sized chunk
+    with pytest.raises(AirflowException, match=r"First: event 130 at .*eventName"):
+        OutlitIngestEventsOperator(task_id="i", events=events).execute(context)
+    assert len(fresh_conn.ingested()["events"]) == 149
+
+
+def _api_requests(sb: object) -> dict[str, int]:
+    return {route: n for route, n in sb.stats()["requests"].items() if " /api/" in route}
+
+
+def test_on_kill_before_sending_stops_the_query(fresh_conn, context):
+    op = OutlitQueryOperator(task_id="q", sql="SELECT count(*) AS n FROM customers")
+    op.on_kill()
+    with pytest.raises(OutlitTaskStopped, match="query was not sent"):
+        op.execute(context)
+    assert _api_requests(fresh_conn) == {}
+
+
+def test_on_kill_before_sending_stops_a_platform_write(fresh_conn, context):
+    op = OutlitPlatformActionOperator(
+        task_id="c", resource="agents", action="create", body={"type": "template", "templateKey": "churn"}
+    )
+    op.on_kill()
+    with pytest.raises(OutlitTaskStopped, match="create on agents; the request was not sent"):
+        op.execute(context)
+    assert _api_requests(fresh_conn) == {}

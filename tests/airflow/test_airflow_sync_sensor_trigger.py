@@ -101,6 +101,59 @@ def test_sensor_without_any_bound_says_what_to_pass(outlit_conn, context):
         OutlitIntegrationSyncSensor(task_id="s", provider="stripe").poke(context)
 
 
+# -- models: a list, or what a template renders to ---------------------------------------------------------
+
+BOTH = ["StripeCustomer", "StripeSubscription"]
+
+
+@pytest.mark.parametrize(
+    "rendered",
+    [
+        "StripeCustomer, StripeSubscription",
+        '["StripeCustomer", "StripeSubscription"]',
+        "['StripeCustomer', 'StripeSubscription']",  # a list rendered without render_template_as_native_obj
+    ],
+)
+def test_sensor_models_rendered_to_a_string_are_names_not_characters(outlit_conn, context, rendered):
+    sensor = OutlitIntegrationSyncSensor(task_id="s", provider="stripe", models=BOTH, synced_after=LONG_AGO)
+    sensor.models = rendered  # what rendering a template field or resolving an XComArg does
+    result = sensor.execute(context)
+    assert sorted(s["model"] for s in result["syncs"]) == BOTH
+
+
+def test_sensor_templated_models_are_rendered_then_checked_and_reach_the_trigger(outlit_conn, context):
+    sensor = OutlitIntegrationSyncSensor(
+        task_id="s",
+        provider="stripe",
+        models="{{ params.models }}",  # left alone at parse time
+        synced_after="2999-01-01T00:00:00Z",
+        deferrable=True,
+    )
+    sensor.render_template_fields({**context, "params": {"models": BOTH}})
+    assert isinstance(sensor.models, str)  # Jinja rendered the list to its repr
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context)
+    assert roundtrip(deferred.value.trigger).models == BOTH
+
+
+def test_sensor_literal_models_are_checked_at_parse_time():
+    sensor = OutlitIntegrationSyncSensor(task_id="s", provider="stripe", models="StripeCustomer")
+    assert sensor.models == ["StripeCustomer"]
+    with pytest.raises(ValueError, match="models must be a list of model names"):
+        OutlitIntegrationSyncSensor(task_id="s", provider="stripe", models=["StripeCustomer", 3])
+
+
+@pytest.mark.parametrize(
+    ("rendered", "message"),
+    [(42, "got int 42"), ('["StripeCustomer", ', "looks like a list"), ("[1, 2]", "got list")],
+)
+def test_sensor_models_that_render_to_nonsense_fail_naming_the_field(outlit_conn, context, rendered, message):
+    sensor = OutlitIntegrationSyncSensor(task_id="s", provider="stripe", synced_after=LONG_AGO)
+    sensor.models = rendered
+    with pytest.raises(ValueError, match=f"s: models.*{message}"):
+        sensor.execute(context)
+
+
 # -- triggers ----------------------------------------------------------------------------------------------
 
 

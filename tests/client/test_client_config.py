@@ -79,6 +79,14 @@ def test_api_key_with_whitespace_is_refused_without_echoing_it() -> None:
     assert KEY not in str(info.value)
 
 
+def test_api_key_pasted_as_public_key_is_not_echoed() -> None:
+    with pytest.raises(OutlitConfigurationError) as info:
+        ClientConfig.create(KEY, public_key=KEY)
+    text = str(info.value) + repr(info.value)
+    assert KEY not in text and KEY[3:12] not in text
+    assert "public_key" in text and "'ok_'" in text and "pk_" in text
+
+
 def test_missing_api_key_fails_at_first_platform_call_with_a_clear_message(api: respx.MockRouter) -> None:
     with (
         OutlitClient(public_key=PUBLIC) as client,

@@ -41,6 +41,7 @@ def test_public_surface_is_exported() -> None:
         "platform_action",
         "iter_event_batches",
         "send_batch",
+        "send_prepared",
         "send_events",
     ):
         assert callable(getattr(client.OutlitClient, method)), method

@@ -14,7 +14,11 @@ from outlit_client_testlib import PUBLIC
 
 from outlit_provider.client import (
     MAX_BATCH_BYTES,
+    DeliveryReport,
+    IngestResult,
     OutlitPermissionError,
+    OutlitServerError,
+    OutlitTransportError,
     OutlitValidationError,
     iter_event_batches,
 )
@@ -390,3 +394,183 @@ def test_async_send_batch_and_resend(api: respx.MockRouter, make_async_client) -
 
     result = asyncio.run(run())
     assert result.accepted == 1 and [r.index for r in result.rejected] == [1]
+
+
+# --- the 400 `errors[].index` shape ------------------------------------------------------------------------
+
+
+def _index_400(request: httpx.Request) -> httpx.Response:
+    """Refuses every event named "e1" with the index-shaped 400 (no path)."""
+    events = json.loads(request.content)["events"]
+    bad = [{"index": i, "message": "Invalid event"} for i, e in enumerate(events) if e["eventName"] == "e1"]
+    if bad:
+        return httpx.Response(400, json={"success": False, "message": "Invalid payload", "errors": bad})
+    return httpx.Response(200, json={"success": True, "processed": len(events)})
+
+
+def test_400_with_error_indexes_drops_the_named_events_and_resends_the_rest(
+    api: respx.MockRouter, make_client
+) -> None:
+    route = api.post(INGEST).mock(side_effect=_index_400)
+    result = make_client().send_events([ev(0), ev(1), ev(2)])
+    assert result.accepted == 2 and route.call_count == 2
+    assert [(r.index, r.path, r.message, r.client_side) for r in result.rejected] == [
+        (1, [], "Invalid event", False)
+    ]
+    assert [e["eventName"] for e in json.loads(route.calls[1].request.content)["events"]] == ["e0", "e2"]
+
+
+def test_async_400_with_error_indexes_drops_the_named_events_and_resends_the_rest(
+    api: respx.MockRouter, make_async_client
+) -> None:
+    route = api.post(INGEST).mock(side_effect=_index_400)
+
+    async def run():
+        async with make_async_client() as client:
+            return await client.send_events([ev(0), ev(1), ev(2)])
+
+    result = asyncio.run(run())
+    assert result.accepted == 2 and [r.index for r in result.rejected] == [1] and route.call_count == 2
+
+
+def test_400_with_request_level_index_still_raises(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).respond(400, json={"success": False, "errors": [{"index": -1, "message": "bad config"}]})
+    with pytest.raises(OutlitValidationError):
+        make_client().send_events([ev()])
+
+
+# --- partial results on failure --------------------------------------------------------------------------
+
+
+def test_send_events_failure_carries_what_was_delivered(api: respx.MockRouter, make_client) -> None:
+    route = api.post(INGEST)
+    route.side_effect = [
+        httpx.Response(200, json={"success": True, "processed": 100}),
+        httpx.Response(
+            207, json={"success": False, "processed": 9, "errors": [{"index": 3, "message": "x"}]}
+        ),
+        httpx.Response(503, json={"success": False, "message": "down"}),
+    ]
+    with pytest.raises(OutlitServerError) as info:
+        make_client(max_retries=0).send_events(ev(i) for i in range(250))
+    partial = info.value.partial_result
+    assert isinstance(partial, IngestResult)
+    # batch 1 whole; batch 2's 207 confirmed only 9 of the 99 events it did not reject, so those 99 were
+    # resent as unconfirmed, and that resend failed: none of them counts as accepted
+    assert partial.accepted == 100 and [r.index for r in partial.rejected] == [103]
+    assert partial.requests == 2 and partial.batches == 2
+
+
+def test_async_send_events_failure_carries_what_was_delivered(
+    api: respx.MockRouter, make_async_client
+) -> None:
+    api.post(INGEST).side_effect = [
+        httpx.Response(200, json={"success": True, "processed": 100}),
+        httpx.Response(500, json={"success": False, "message": "boom"}),
+    ]
+
+    async def run():
+        async with make_async_client(max_retries=0) as client:
+            return await client.send_events(ev(i) for i in range(150))
+
+    with pytest.raises(OutlitServerError) as info:
+        asyncio.run(run())
+    assert info.value.partial_result.accepted == 100
+
+
+# --- send_prepared ----------------------------------------------------------------------------------------
+
+
+def _prepared(n: int) -> list[dict]:
+    return [{**ev(i), "uuid": str(uuid.UUID(int=i + 1))} for i in range(n)]
+
+
+def test_send_prepared_reports_each_uuid_after_a_400_and_resend(api: respx.MockRouter, make_client) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        events = json.loads(request.content)["events"]
+        if len(events) == 3:
+            error = {"path": ["events", 1, "email"], "message": "Invalid email"}
+            return httpx.Response(400, json={"success": False, "message": "x", "errors": [error]})
+        return httpx.Response(200, json={"success": True, "processed": len(events)})
+
+    route = api.post(INGEST).mock(side_effect=handler)
+    events = _prepared(3)
+    report = make_client().send_prepared(events)
+    assert list(report.outcomes) == [e["uuid"] for e in events]
+    assert [(o.index, o.status, o.path, o.message) for o in report.outcomes.values()] == [
+        (0, "delivered", [], None),
+        (1, "rejected", ["email"], "Invalid email"),
+        (2, "delivered", [], None),
+    ]
+    assert (report.requests, report.retries, report.resends) == (2, 0, 1)
+    assert [e["uuid"] for e in json.loads(route.calls[1].request.content)["events"]] == [
+        events[0]["uuid"],
+        events[2]["uuid"],
+    ]
+
+
+def test_send_prepared_does_not_check_events_again(
+    api: respx.MockRouter, make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import outlit_provider.client.events as events_module
+    import outlit_provider.client.sync as sync_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("send_prepared must not re-check prepared events")
+
+    monkeypatch.setattr(sync_module, "prepare_event", refuse)
+    monkeypatch.setattr(events_module, "prepare_event", refuse)
+    api.post(INGEST).mock(side_effect=accept_all)
+    checked = [prepare_event(ev(0)), _prepared(2)[1]]  # a PreparedEvent and a checked dict
+    report = make_client().send_prepared(checked)
+    assert [o.status for o in report.outcomes.values()] == ["delivered", "delivered"]
+
+
+def test_send_prepared_resends_events_a_207_did_not_confirm(api: respx.MockRouter, make_client) -> None:
+    route = api.post(INGEST)
+    route.side_effect = [
+        httpx.Response(
+            207, json={"success": False, "processed": 1, "errors": [{"index": 0, "message": "no"}]}
+        ),
+        httpx.Response(200, json={"success": True, "processed": 2}),
+    ]
+    report = make_client().send_prepared(_prepared(3))
+    assert [o.status for o in report.outcomes.values()] == ["rejected", "delivered", "delivered"]
+    assert len(json.loads(route.calls[1].request.content)["events"]) == 2
+
+
+def test_send_prepared_failure_reports_not_sent(api: respx.MockRouter, make_client) -> None:
+    api.post(INGEST).side_effect = [
+        httpx.Response(400, json={"success": False, "errors": [{"index": 0, "message": "no"}]}),
+        httpx.ReadTimeout("slow"),
+    ]
+    with pytest.raises(OutlitTransportError) as info:
+        make_client(max_retries=0).send_prepared(_prepared(2))
+    report = info.value.partial_result
+    assert isinstance(report, DeliveryReport)
+    assert [o.status for o in report.outcomes.values()] == ["rejected", "not_sent"]
+
+
+@pytest.mark.parametrize(
+    ("events", "match"),
+    [
+        ([ev(0)], "no uuid"),
+        (_prepared(1) * 2, "repeats uuid"),
+        (_prepared(101), "at most 100"),
+    ],
+)
+def test_send_prepared_refuses_unprepared_input(api: respx.MockRouter, make_client, events, match) -> None:
+    with pytest.raises(OutlitValidationError, match=match):
+        make_client().send_prepared(events)
+    assert not api.calls
+
+
+def test_async_send_prepared(api: respx.MockRouter, make_async_client) -> None:
+    api.post(INGEST).mock(side_effect=_index_400)
+
+    async def run():
+        async with make_async_client() as client:
+            return await client.send_prepared(_prepared(3))
+
+    report = asyncio.run(run())
+    assert [o.status for o in report.outcomes.values()] == ["delivered", "rejected", "delivered"]

@@ -8,10 +8,11 @@ from email.utils import formatdate
 import httpx
 import pytest
 import respx
-from outlit_client_testlib import NOW
+from outlit_client_testlib import NOW, command_error
 
 from outlit_provider.client import (
     OutlitAuthError,
+    OutlitError,
     OutlitNotFoundError,
     OutlitPermissionError,
     OutlitPlanLimitError,
@@ -74,6 +75,38 @@ def test_client_errors_are_never_retried(api: respx.MockRouter, make_client, sle
         make_client().call_tool("outlit_schema")
     assert route.call_count == 1
     assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("status", "exc"),
+    [
+        (400, OutlitValidationError),
+        (401, OutlitAuthError),
+        (403, OutlitPermissionError),
+        (404, OutlitNotFoundError),
+    ],
+)
+def test_client_errors_are_never_retried_even_if_the_body_says_retryable(
+    api: respx.MockRouter, make_client, sleeps, status, exc
+) -> None:
+    route = tool_route(api).respond(status, json={"error": "nope", "retryable": True})
+    with pytest.raises(exc) as info:
+        make_client().call_tool("outlit_schema")
+    assert route.call_count == 1 and sleeps == []
+    assert info.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(404, "not_found"), (400, "validation_failed"), (200, "not_found")]
+)
+def test_command_envelope_saying_retryable_is_not_retried_for_client_errors(
+    api: respx.MockRouter, make_client, sleeps, status, code
+) -> None:
+    route = api.get("/api/agents/a1").respond(status, json=command_error(code, "gone", retryable=True))
+    with pytest.raises(OutlitError) as info:
+        make_client().platform_action("agents", "get", "a1")
+    assert route.call_count == 1 and sleeps == []
+    assert info.value.retryable is False
 
 
 def test_retry_after_seconds_is_honoured(api: respx.MockRouter, make_client, sleeps) -> None:

@@ -18,6 +18,10 @@ SAFE = [
     "select c.name, u.email from customers c join users u on u.customer_id = c.id",
     'select * from "customers"',
     "select coalesce(name, domain), lower(email), now() from users",
+    # an empty or comment-only statement after the last ";" runs nothing: still one statement
+    "SELECT * FROM customers; -- note",
+    "select * from customers;;",
+    "select * from customers; /* done */ ;",
 ]
 
 UNSAFE = [
@@ -49,6 +53,13 @@ UNSAFE = [
     ("select read_text('/etc/shadow')", "read_text"),
     ("select pg_read_file('/etc/passwd')", "pg_read_file"),
     ("select * from customers where id in (select id from read_json('x'))", "read_json"),
+    ("select 1; -- note\n; delete from customers", "2 statements"),
+    ("select * from duckdb_settings()", "duckdb_settings"),
+    ("select * from duckdb_secrets()", "duckdb_secrets"),
+    ("select * from duckdb_settings", "duckdb_settings"),
+    ("select * from pragma_table_info('customers')", "pragma_table_info"),
+    ("select which_secret('s3://bucket/x', 's3')", "which_secret"),
+    ("select * from 'events.avro'", "events.avro"),
     ("", "empty"),
     ("selec * form customers", "not a SELECT"),
     ("select 1 +", "does not parse"),

@@ -130,6 +130,23 @@ def test_bad_input_names_field_value_and_allowed(tool, data, field, hint) -> Non
     )
 
 
+@pytest.mark.parametrize(
+    ("tool", "data", "field"),
+    [
+        ("outlit_list_customers", {"hasOwner": "yes"}, "hasOwner"),
+        ("outlit_list_customers", {"hasOwner": 1}, "hasOwner"),
+        ("outlit_list_workspace_users", {"hasOwnedCustomers": "true"}, "hasOwnedCustomers"),
+        ("outlit_list_sources", {"hasTranscript": 1}, "hasTranscript"),
+    ],
+)
+def test_booleans_are_strict(tool, data, field) -> None:
+    # pydantic's lax mode would send True; the contract (and the sandbox) refuse anything but a JSON bool.
+    with pytest.raises(OutlitValidationError) as info:
+        validate_tool_input(tool, data)
+    assert field in str(info.value)
+    assert validate_tool_input(tool, {**data, field: True})[1][field] is True
+
+
 def test_timeframe_and_dates_are_exclusive() -> None:
     with pytest.raises(OutlitValidationError, match="either timeframe or startDate/endDate"):
         validate_tool_input(

@@ -1,4 +1,4 @@
-"""Per-customer cursor planning: windows, look-back, skipping idle customers, periodic full fact reads."""
+"""Per-customer cursor planning: windows, look-back, skipping idle customers, periodic re-reads."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from dlt_sources.outlit.cursors import (
 
 DAY = timedelta(days=1)
 WINDOW = Window(start=None, end=None, lookback=timedelta(hours=2))
+NOW = datetime(2026, 1, 6, 12, tzinfo=UTC)
+CHECKED = "2026-01-06T09:00:00.000Z"  # three hours before NOW: well inside a daily recheck interval
 
 
 def _customer(cid: str, activity: str | None) -> dict[str, str | None]:
@@ -25,9 +27,17 @@ def _customer(cid: str, activity: str | None) -> dict[str, str | None]:
 
 def test_timeline_first_run_new_activity_and_idle_customers() -> None:
     state = {
-        "idle": {"cursor": "2026-01-05T10:00:00.000Z", "activity": "2026-01-05T10:00:00Z"},
-        "busy": {"cursor": "2026-01-05T10:00:00.000Z", "activity": "2026-01-05T10:00:00Z"},
-        "never": {"cursor": None, "activity": None},
+        "idle": {
+            "cursor": "2026-01-05T10:00:00.000Z",
+            "activity": "2026-01-05T10:00:00Z",
+            "checked_at": CHECKED,
+        },
+        "busy": {
+            "cursor": "2026-01-05T10:00:00.000Z",
+            "activity": "2026-01-05T10:00:00Z",
+            "checked_at": CHECKED,
+        },
+        "never": {"cursor": None, "activity": None, "checked_at": CHECKED},
     }
     customers = [
         _customer("idle", "2026-01-05T10:00:00.000Z"),  # same instant, other spelling
@@ -35,27 +45,51 @@ def test_timeline_first_run_new_activity_and_idle_customers() -> None:
         _customer("new", "2026-01-01T00:00:00Z"),
         _customer("never", None),
     ]
-    plans = plan_timeline(customers, state, WINDOW, skip_unchanged=True)
+    plans = plan_timeline(customers, state, WINDOW, skip_unchanged=True, recheck_every=DAY, now=NOW)
     assert plans == [
         Fetch("busy", "2026-01-05T08:00:00.000Z", activity="2026-01-06T08:00:00Z"),
         Fetch("new", None, activity="2026-01-01T00:00:00Z"),
     ]
-    every = plan_timeline(customers, state, WINDOW, skip_unchanged=False)
+    every = plan_timeline(customers, state, WINDOW, skip_unchanged=False, recheck_every=DAY, now=NOW)
     assert [p.customer_id for p in every] == ["idle", "busy", "new", "never"]
     assert every[3].start is None, "a customer never seen with events starts from start_date"
 
 
-def test_timeline_cursor_only_moves_forward() -> None:
+def test_idle_customers_are_asked_again_once_per_recheck_interval() -> None:
+    # a late event does not move lastActivityAt: only the periodic re-ask (with the look-back) finds it
+    idle = {"cursor": "2026-01-05T10:00:00.000Z", "activity": "2026-01-05T10:00:00Z"}
+    state = {
+        "checked_recently": {**idle, "checked_at": CHECKED},
+        "checked_a_day_ago": {**idle, "checked_at": "2026-01-05T12:00:00.000Z"},
+        "state_from_before_rechecks": dict(idle),
+    }
+    customers = [_customer(cid, "2026-01-05T10:00:00Z") for cid in state]
+    plans = plan_timeline(customers, state, WINDOW, skip_unchanged=True, recheck_every=DAY, now=NOW)
+    assert plans == [
+        Fetch("checked_a_day_ago", "2026-01-05T08:00:00.000Z", activity="2026-01-05T10:00:00Z"),
+        Fetch("state_from_before_rechecks", "2026-01-05T08:00:00.000Z", activity="2026-01-05T10:00:00Z"),
+    ]
+    zero = plan_timeline(customers, state, WINDOW, skip_unchanged=True, recheck_every=timedelta(0), now=NOW)
+    assert [p.customer_id for p in zero] == list(state), "a zero interval re-asks every customer every run"
+
+
+def test_timeline_cursor_only_moves_forward_and_every_fetch_counts_as_a_check() -> None:
     state: dict = {}
-    remember_timeline(state, Fetch("c", None, activity="a1"), "2026-01-05T00:00:00Z")
-    remember_timeline(state, Fetch("c", None, activity="a2"), "2026-01-04T00:00:00Z")  # look-back re-read
-    remember_timeline(state, Fetch("c", None, activity="a3"), None)  # nothing in the window
-    assert state["c"] == {"cursor": "2026-01-05T00:00:00.000Z", "activity": "a3"}
+    remember_timeline(state, Fetch("c", None, activity="a1"), "2026-01-05T00:00:00Z", NOW - DAY)
+    remember_timeline(state, Fetch("c", None, activity="a2"), "2026-01-04T00:00:00Z", NOW)  # look-back
+    remember_timeline(state, Fetch("c", None, activity="a3"), None, NOW)  # nothing in the window
+    assert state["c"] == {
+        "cursor": "2026-01-05T00:00:00.000Z",
+        "activity": "a3",
+        "checked_at": "2026-01-06T12:00:00.000Z",
+    }
 
 
 def test_backfill_asks_the_window_for_everyone_regardless_of_state() -> None:
     window = Window("2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z", timedelta(hours=2))
-    plans = plan_timeline([_customer("c", "x")], None, window, skip_unchanged=True)
+    plans = plan_timeline(
+        [_customer("c", "x")], None, window, skip_unchanged=True, recheck_every=DAY, now=NOW
+    )
     assert plans == [Fetch("c", "2025-01-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z")]
     assert plan_sources(["*"], None, window) == [Fetch("*", window.start, window.end)]
 

@@ -113,6 +113,7 @@ def test_a_customer_that_vanished_mid_run_is_skipped_and_retried_next_run(
         ({"max_workers": 0}, "max_workers must be a whole number >= 1"),
         ({"lookback_hours": -1}, "lookback_hours must not be negative"),
         ({"facts_full_refresh_hours": "daily"}, "facts_full_refresh_hours must be a number of hours"),
+        ({"timeline_recheck_hours": -24}, "timeline_recheck_hours must not be negative"),
         ({"start_date": "yesterday"}, "start_date='yesterday' is not an ISO-8601 timestamp"),
         ({"start_date": "2026-02-01", "end_date": "2026-01-01"}, "is after end_date"),
         ({"customers": [""]}, "customers must be a non-empty list"),

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+import httpx
+import pytest
 
 GOOD_ROWS = 230
 # Rows the engine must dead-letter without sending: (row change, expected field path of the reason).
@@ -85,3 +90,109 @@ def assert_exactly_once(events: list[dict[str, Any]], expected_keys: set[str]) -
 
 def good_keys(n: int = GOOD_ROWS) -> set[str]:
     return {f"acc_{i:05d}" for i in range(n)}
+
+
+class WireLog(httpx.BaseTransport):
+    """An HTTP transport that records every ingest request: its event uuids and the status it got back.
+
+    A dropped response (the sandbox's "drop" fault) still shows its status 200 here: Outlit stored the
+    batch, only the body never reached the client. ``None`` is a request that got no status at all.
+    """
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.requests: list[tuple[list[str], int | None]] = []
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        uuids = [e["uuid"] for e in json.loads(request.content)["events"]]
+        status: int | None = None
+        try:
+            response = self.inner.handle_request(request)
+            status = response.status_code
+            return response
+        finally:
+            with self._lock:
+                self.requests.append((uuids, status))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def events_stored_twice_or_more(self, good: int) -> int:
+        """Events in requests that reached storage (status 200) beyond the ``good`` distinct ones kept."""
+        return sum(len(uuids) for uuids, status in self.requests if status == 200) - good
+
+    def resent_events(self) -> int:
+        """Events that went out more than once, counting every extra copy."""
+        sent = Counter(u for uuids, _status in self.requests for u in uuids)
+        return sum(n - 1 for n in sent.values())
+
+
+class Source:
+    """The accounts table in one backend (DuckDB file or a Postgres schema), and SQL access to it.
+
+    ``source`` / ``table`` / ``schema`` are what ``run_reverse_load`` and ``--from/--table/--schema`` take;
+    bookkeeping tables land in ``schema`` (None: the DuckDB file's default schema).
+    """
+
+    def __init__(self, kind: str, source: str, table: str, schema: str | None) -> None:
+        self.kind, self.source, self.table, self.schema = kind, source, table, schema
+
+    @classmethod
+    def load(
+        cls, kind: str, rows: list[tuple[Any, ...]], *, tmp_path: Path, postgres_url: str | None = None
+    ) -> Source:
+        if kind == "duckdb":
+            import duckdb
+
+            path = tmp_path / "warehouse.duckdb"
+            with duckdb.connect(str(path)) as con:
+                con.execute(CREATE)
+                con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
+            return cls(kind, str(path), "accounts", None)
+        import psycopg
+
+        assert postgres_url is not None
+        schema = f"rl_{tmp_path.name.lower().replace('-', '_')}"[:60]  # one schema per test
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            con.execute(f"CREATE SCHEMA {schema}")
+            con.execute(CREATE.replace("TABLE accounts", f"TABLE {schema}.accounts"))
+            with con.cursor() as cur:
+                cur.executemany(f"INSERT INTO {schema}.accounts VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        return cls(kind, postgres_url, f"{schema}.accounts", schema)
+
+    def name(self, table: str) -> str:
+        return f"{self.schema}.{table}" if self.schema else table
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self.kind == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.source) as con:
+                return con.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.source, autocommit=True) as con:
+            return con.execute(sql).fetchall()  # type: ignore[arg-type]
+
+    def execute(self, sql: str) -> None:
+        if self.kind == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.source) as con:
+                con.execute(sql)
+            return
+        import psycopg
+
+        with psycopg.connect(self.source, autocommit=True) as con:
+            con.execute(sql)  # type: ignore[arg-type]
+
+
+# Backends the end-to-end tests run on; the Postgres one starts (or skips) the session's test cluster.
+BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def load_source(request: Any, kind: str, rows: list[tuple[Any, ...]], tmp_path: Path) -> Source:
+    url = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    return Source.load(kind, rows, tmp_path=tmp_path, postgres_url=url)

@@ -11,24 +11,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from rl_helpers import (
+    BACKENDS,
     BAD_ROWS,
-    CREATE,
     GOOD_ROWS,
     MAPPING,
     account_rows,
     assert_exactly_once,
     duplicates,
     good_keys,
+    load_source,
     stored,
 )
 
 from outlit_provider.client import OutlitClient
 from outlit_provider.reverse_load import run_reverse_load
-
-CRASH_ROWS = 3_000
 
 
 def _cli(sb: Any, *args: str) -> list[str]:
@@ -89,30 +87,27 @@ def test_cli_bad_input_exits_2_with_a_clear_message(
     assert "'billing' events require 'status'" in run.stderr and "fields.status" in run.stderr
 
 
-def test_sigkill_mid_flight_then_rerun_loses_nothing(tmp_path: Path, mapping_file: Path) -> None:
+# (rows, ingest requests/s): the sandbox's one-second rate window must hold the run back long enough to
+# kill it part-way. The Postgres table is smaller to keep the suite fast, so its window is narrower.
+CRASH_RUN = {"duckdb": (3_000, 10), "postgres": (1_500, 4)}
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_sigkill_mid_flight_then_rerun_loses_nothing(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, mapping_file: Path
+) -> None:
     outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    path = tmp_path / "big.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute(CREATE)
-        con.executemany(
-            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", account_rows(CRASH_ROWS, with_bad=False)
-        )
+    rows, ingest_rps = CRASH_RUN[kind]
+    source = load_source(request, kind, account_rows(rows, with_bad=False), tmp_path)
+    args = ["--from", source.source, "--table", source.table, "--mapping", str(mapping_file)]
+    if source.schema:
+        args += ["--schema", source.schema]
     # A slow ingest limit keeps the run going long enough to be killed part-way through.
     with outlit_sandbox.running(
-        seed=7, customers=2, events_per_customer=5, facts_per_customer=2, ingest_rps=10
+        seed=7, customers=2, events_per_customer=5, facts_per_customer=2, ingest_rps=ingest_rps
     ) as sb:
         proc = subprocess.Popen(
-            _cli(
-                sb,
-                "--from",
-                str(path),
-                "--table",
-                "accounts",
-                "--mapping",
-                str(mapping_file),
-                "--max-in-flight",
-                "2",
-            ),
+            _cli(sb, *args, "--max-in-flight", "2"),
             env=_env(sb),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -126,21 +121,22 @@ def test_sigkill_mid_flight_then_rerun_loses_nothing(tmp_path: Path, mapping_fil
         proc.wait(timeout=10)
         time.sleep(0.3)  # a request the server had fully received when the client died still gets stored
         stored_at_kill = {e["uuid"] for e in stored(sb)}
-        assert 0 < len(stored_at_kill) < CRASH_ROWS
+        assert 0 < len(stored_at_kill) < rows
 
-        with duckdb.connect(str(path)) as con:
-            ledger = {u for (u,) in con.execute("SELECT event_uuid FROM _outlit_sync_ledger").fetchall()}
-            runs = con.execute("SELECT status FROM _outlit_sync_runs").fetchall()
+        ledger = {u for (u,) in source.query(f"SELECT event_uuid FROM {source.name('_outlit_sync_ledger')}")}
+        runs = source.query(f"SELECT status FROM {source.name('_outlit_sync_runs')}")
         assert runs == [("running",)]  # the killed run never finished
         assert ledger, "no batch was recorded before the kill"
         assert ledger <= stored_at_kill, "the ledger recorded an event Outlit never stored"
 
         sb.configure(ingest_rps=100)
         with OutlitClient(api_key=sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
-            rerun = run_reverse_load(path, MAPPING, table="accounts", client=client)
-        assert rerun.sent + len(ledger) == CRASH_ROWS  # resends only what the ledger did not hold
+            rerun = run_reverse_load(
+                source.source, MAPPING, table=source.table, schema=source.schema, client=client
+            )
+        assert rerun.sent + len(ledger) == rows  # resends only what the ledger did not hold
         assert rerun.unchanged == len(ledger)
-        assert_exactly_once(stored(sb), good_keys(CRASH_ROWS))
+        assert_exactly_once(stored(sb), good_keys(rows))
         # The only repeats Outlit saw are batches answered but not yet recorded at the kill.
         repeated = len(stored_at_kill) - len(ledger)
         assert 0 <= repeated <= 400

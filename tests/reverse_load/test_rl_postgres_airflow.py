@@ -126,3 +126,22 @@ def test_operator_rejects_a_non_sql_connection(fresh_sandbox: Any, monkeypatch: 
     op = SqlToOutlitOperator(task_id="t", conn_id="not_sql", table="accounts", mapping=MAPPING)
     with pytest.raises(Exception, match=r"DbApiHook|common-sql"):
         op.execute(context={})
+
+
+def test_operator_refuses_a_database_it_cannot_keep_a_ledger_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    from outlit_provider.reverse_load.warehouse import UnsupportedDialectError
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    class BigQueryHook:  # what get_db_hook() returns for a BigQuery connection, without the provider
+        conn_type = "gcpbigquery"
+
+        def get_conn(self) -> None:
+            raise AssertionError("opened a connection to an unsupported database")
+
+    monkeypatch.setattr(SqlToOutlitOperator, "get_db_hook", lambda self: BigQueryHook())
+    op = SqlToOutlitOperator(task_id="t", conn_id="bq", table="accounts", mapping=MAPPING)
+    with pytest.raises(
+        UnsupportedDialectError, match=r"'bigquery' database \(Airflow connection 'bq'"
+    ) as info:
+        op.execute(context={})
+    assert "supported are duckdb, mariadb, mssql, mysql, postgresql, snowflake, sqlite" in str(info.value)

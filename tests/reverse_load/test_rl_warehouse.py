@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from outlit_provider.reverse_load.warehouse import DeadLetter, LedgerEntry, Warehouse, quote_table
+from outlit_provider.reverse_load.warehouse import (
+    SUPPORTED_DIALECTS,
+    DeadLetter,
+    LedgerEntry,
+    UnsupportedDialectError,
+    Warehouse,
+    bookkeeping_ddl,
+    quote_table,
+)
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "generic"])  # generic: the delete-then-insert fallback
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])  # mysql: the delete-then-insert fallback
 def test_ledger_upsert_and_lookup(tmp_path: Path, dialect: str) -> None:
     path = tmp_path / "w.sqlite"
     wh = Warehouse(lambda: sqlite3.connect(path), dialect=dialect)
@@ -63,3 +71,44 @@ def test_bad_sources_say_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"cannot open warehouse URL") as info:
         Warehouse.open("nosuchdialect://user:s3cret@host/db")
     assert "s3cret" not in str(info.value)
+
+
+def test_bookkeeping_ddl_fits_mysql_and_sql_server() -> None:
+    mysql = bookkeeping_ddl("mysql", "meta")
+    assert mysql[0] == "CREATE SCHEMA IF NOT EXISTS meta"
+    ledger = next(st for st in mysql if "_outlit_sync_ledger" in st)
+    # MySQL cannot index TEXT: the primary-key columns are VARCHARs within InnoDB's 3072-byte key limit
+    assert "sync_name VARCHAR(255) NOT NULL, row_key VARCHAR(500) NOT NULL" in ledger
+    assert "PRIMARY KEY (sync_name, row_key)" in ledger and " TEXT" not in ledger
+    assert (255 + 500) * 4 <= 3072
+    runs = next(st for st in mysql if "_outlit_sync_runs" in st)
+    assert "run_id VARCHAR(255) NOT NULL" in runs and "PRIMARY KEY (run_id)" in runs
+    rejected = next(st for st in mysql if "_outlit_rejected" in st)
+    assert "row_json LONGTEXT" in rejected and "rejected_at DATETIME(6) NOT NULL" in rejected
+    assert all(st.startswith("CREATE ") and "TIMESTAMP" not in st for st in mysql)
+
+    mssql = bookkeeping_ddl("mssql", "meta")
+    assert mssql[0] == "IF SCHEMA_ID(N'meta') IS NULL EXEC(N'CREATE SCHEMA meta')"
+    assert all("IF NOT EXISTS" not in st and "TIMESTAMP" not in st and " TEXT" not in st for st in mssql)
+    ledger = next(st for st in mssql if "_outlit_sync_ledger" in st)
+    assert ledger.startswith("IF OBJECT_ID(N'meta._outlit_sync_ledger', N'U') IS NULL CREATE TABLE ")
+    assert "row_key NVARCHAR(720) NOT NULL" in ledger and "delivered_at DATETIME2 NOT NULL" in ledger
+    assert "PRIMARY KEY NONCLUSTERED (sync_name, row_key)" in ledger
+    assert (128 + 720) * 2 <= 1700
+
+    snowflake = bookkeeping_ddl("snowflake")
+    assert len(snowflake) == 3 and all("STRING" in st and " TEXT" not in st for st in snowflake)
+    assert "delivered_at TIMESTAMP_NTZ NOT NULL" in snowflake[0]
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "redshift", "oracle"])
+def test_unsupported_databases_are_refused_before_connecting(dialect: str) -> None:
+    def connect() -> None:
+        raise AssertionError("connected to an unsupported database")
+
+    with pytest.raises(UnsupportedDialectError, match=rf"'{dialect}' database") as info:
+        Warehouse(connect, dialect=dialect)
+    assert "supported are " + ", ".join(SUPPORTED_DIALECTS) in str(info.value)
+    assert {"mssql", "mysql", "postgresql", "snowflake"} <= set(SUPPORTED_DIALECTS)
+    with pytest.raises(UnsupportedDialectError):
+        bookkeeping_ddl(dialect)

@@ -228,8 +228,6 @@ def test_tool_inputs_accept_what_the_contract_accepts(sandbox: Any, contracts: d
                 for value in values:
                     args = {k: _required_value(k, customer, ds) for k in doc.get("required", [])}
                     args[field] = [value] if prop.get("type") == "array" else value
-                    if tool == "outlit_get_timeline" and field == "timeframe":
-                        pass
                     response = http.post("/api/tools/call", json={"tool": tool, "input": args})
                     assert response.status_code in (200, 404), (tool, args, response.text)
 
@@ -250,3 +248,127 @@ def _required_value(key: str, customer: str, ds: dict[str, Any]) -> Any:
         "title": "Sandbox check",
         "payload": {"ok": True},
     }[key]
+
+
+# Date-time strings around the contracts' patterns (seconds/fraction optional, hours 00-23, a calendar
+# check, and `Z` only except where the pattern also allows `±HH:MM`); each is classified by the schema.
+_DATETIMES = (
+    "2026-01-31T00:00:00Z",
+    "2026-01-31T00:00Z",
+    "2026-01-31T23:59:59.123456789Z",
+    "2024-02-29T12:00:00Z",
+    "0000-02-29T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "2026-01-31T00:00:00+01:00",
+    "2026-01-31T00:00-05:30",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "2026-02-29T00:00:00Z",
+    "2026-04-31T00:00:00Z",
+    "2026-13-01T00:00:00Z",
+    "2026-01-31T24:00:00Z",
+    "2026-01-31T00:60:00Z",
+    "2026-01-31",
+    "2026-01-31T00:00:00",
+    "2026-01-31 00:00:00Z",
+    "2026-01-31T00:00:00+0100",
+    "2026-01-31T00:00:00+24:00",
+    "2026-01-31T00:00:00z",
+    "",
+)
+_WINDOWS = ("7d", "24h", "90m", "0d", "7", "7w", "d7", " 7d", "7D")
+_KEYS = ("plan", "k" * 100, "k" * 101, "bad key!", "")
+
+
+def _candidates(schema: dict[str, Any]) -> list[Any]:
+    """Boundary and format values for one (sub)schema: some valid by it, some not."""
+    if "anyOf" in schema:
+        return [v for option in schema["anyOf"] for v in _candidates(option)]
+    kind = schema.get("type")
+    out: list[Any] = [{"wrong": "type"}] if kind != "object" else ["wrong type"]
+    if kind == "null":
+        return [None, "null"]
+    if "enum" in schema:
+        return [*out, schema["enum"][0], schema["enum"][-1], "NOT_AN_OPTION", schema["enum"][0].lower()]
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return [*out, *_DATETIMES]
+        if "pattern" in schema:
+            return [*out, *_WINDOWS]
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        lengths = {low, max(low - 1, 0), 3} | ({high, high + 1} if high is not None else set())
+        return [*out, *("a" * n for n in sorted(lengths))]
+    if kind in ("number", "integer"):
+        values: list[Any] = [*out, 1.5, True, "5"]
+        for bound in (schema.get("minimum"), schema.get("maximum")):
+            if bound is not None:
+                values += [bound, bound - 1, bound + 1, bound - 0.5, bound + 0.5]
+        return values
+    if kind == "boolean":
+        return [*out, True, False, "true", 1]
+    if kind == "array":
+        items = [v for v in _candidates(schema.get("items", {})) if not isinstance(v, dict)]
+        return [*out, [], *([v] for v in items)]
+    if kind == "object":
+        values = [*out, {}]
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            values += [{"plan": v} for v in _candidates(extra)]
+        if "propertyNames" in schema:
+            values += [{k: "x"} for k in _KEYS]
+        return values
+    return out
+
+
+# Fields whose valid values are also checked for meaning (an opaque cursor must be one the server issued,
+# SQL must parse): a 400 there is not input validation, so only their length bounds are probed.
+_SEMANTIC = {
+    "cursor": lambda schema: ["", "a" * 2001] if schema.get("minLength") else [],
+    "sql": lambda schema: ["", "SELECT 1" + " " * 9992, "SELECT 1" + " " * 9993, 1],
+}
+
+
+def test_tool_input_validation_agrees_with_the_contract_schemas(
+    sandbox: Any, contracts: dict[str, Any]
+) -> None:
+    """Valid by a published ToolInput_* schema: never a 400. Invalid by it: always a 400."""
+    from outlit_sandbox.tool_inputs import TOOL_INPUTS
+
+    schemas = contracts["components"]["schemas"]
+    ds = sandbox.dataset()
+    customer = ds["customers"][0]["domain"]
+    mismatches: list[str] = []
+    checked = {True: 0, False: 0}
+    tools = [t for t in TOOL_INPUTS if f"ToolInput_{t}" in schemas]
+    assert len(tools) >= 12  # every served tool but outlit_send_notification has a published input schema
+    with httpx.Client(
+        base_url=sandbox.base_url, headers={"Authorization": f"Bearer {sandbox.api_key}"}
+    ) as http:
+        for tool in tools:
+            doc = schemas[f"ToolInput_{tool}"]
+            # the patterns are what the gateway (Zod) checks; "format" is only an annotation here
+            validator = jsonschema.Draft202012Validator(doc)
+            base = {k: _required_value(k, customer, ds) for k in doc.get("required", [])}
+            cases = [
+                base,
+                {**base, "zzUnknownKey": 1},
+                *({k: v for k, v in base.items() if k != r} for r in base),
+            ]
+            for field, prop in doc.get("properties", {}).items():
+                semantic = _SEMANTIC.get(field)
+                values = semantic(prop) if semantic else _candidates(prop)
+                cases += [{**base, field: value} for value in values]
+            for args in cases:
+                valid = validator.is_valid(args)
+                status = http.post("/api/tools/call", json={"tool": tool, "input": args}).status_code
+                checked[valid] += 1
+                if (status in (200, 404)) if valid else (status == 400):
+                    continue
+                shown = {
+                    k: (v[:40] + "…" if isinstance(v, str) and len(v) > 40 else v) for k, v in args.items()
+                }
+                mismatches.append(
+                    f"{tool} {shown}: schema says {'valid' if valid else 'invalid'}, got {status}"
+                )
+    assert checked[True] > 100 and checked[False] > 100  # both sides were really probed
+    assert not mismatches, "\n".join(mismatches)

@@ -169,3 +169,89 @@ def test_ingested_events_show_up_in_the_activity_view(fresh_api: Any) -> None:
         "outlit_query", {"sql": f"SELECT count(*) AS n FROM activity WHERE event_id = '{event['uuid']}'"}
     )
     assert again["data"] == [{"n": 1}]
+
+
+def test_injected_faults_on_ingest_carry_the_rate_limit_headers(fresh_api: Any) -> None:
+    sb = fresh_api.sb
+    for kind in ("429", "500", "502", "503"):
+        sb.configure(fault_rate=1.0, fault_kinds=[kind], retry_after=0)
+        response = fresh_api.ingest({"source": "server", "events": [_custom()]})
+        assert response.status_code == int(kind)
+        limit = response.headers["X-RateLimit-Limit"]
+        assert limit == "100" and int(response.headers["X-RateLimit-Reset"]) > 1_700_000_000
+        # an injected 429 reports an exhausted window; other faults count nothing against it
+        assert response.headers["X-RateLimit-Remaining"] == ("0" if kind == "429" else limit)
+    sb.configure(fault_rate=0.0)
+    assert (
+        fresh_api.ingest({"source": "server", "events": [_custom()]}).headers["X-RateLimit-Remaining"] == "99"
+    )
+
+
+def test_wrong_keys_are_refused_before_the_limit_and_never_tracked() -> None:
+    import outlit_sandbox
+
+    with outlit_sandbox.running(
+        seed=3, customers=2, events_per_customer=2, facts_per_customer=1, ingest_rps=1
+    ) as sb:
+        api_url = f"{sb.base_url}/api/i/v1/%s/events"
+        with httpx.Client(trust_env=False) as http:
+            wrong = [http.post(api_url % f"pk_guess_{i % 2}", json={"events": []}) for i in range(6)]
+            assert [r.status_code for r in wrong] == [403] * 6  # never a 429 for a key that is not valid
+            assert all(r.headers["X-RateLimit-Remaining"] == "1" for r in wrong)
+            good = http.post(api_url % sb.public_key, json={"source": "server", "events": [_custom()]})
+            assert good.status_code == 200  # wrong keys took nothing from the real key's window
+
+
+def test_limiter_keeps_whole_second_windows_for_integer_rates() -> None:
+    from outlit_sandbox.ingest import RateLimiter
+
+    limiter = RateLimiter(3)
+    verdicts = [limiter.hit("pk_a", now=1000.1 + i * 0.1) for i in range(4)]
+    assert [ok for ok, _ in verdicts] == [True, True, True, False]
+    _, last = verdicts[-1]
+    assert last == {
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": "1001",
+        "Retry-After": "1",
+    }
+    assert limiter.hit("pk_a", now=1001.0) == (
+        True,
+        {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "1002"},
+    )
+
+
+def _admitted(limiter: Any, start: float, seconds: float, step: float = 0.01) -> int:
+    ticks = round(seconds / step)
+    return sum(limiter.hit("pk_a", now=start + i * step)[0] for i in range(ticks))
+
+
+def test_limiter_honours_fractional_rates() -> None:
+    from outlit_sandbox.ingest import RateLimiter
+
+    slow = RateLimiter(0.5)
+    ok, headers = slow.hit("pk_a", now=1000.0)
+    assert ok and headers["X-RateLimit-Limit"] == "1" and headers["X-RateLimit-Reset"] == "1002"
+    refused, headers = slow.hit("pk_a", now=1001.5)
+    assert not refused and headers["Retry-After"] == "1" and headers["X-RateLimit-Reset"] == "1002"
+    assert slow.hit("pk_a", now=1002.0)[0]
+    assert _admitted(RateLimiter(0.5), 2000.0, 60) == 30  # not 60, as int(0.5) -> 1/s gave
+    assert _admitted(RateLimiter(2.7), 3000.0, 100) in (270, 271)  # not 200, as int(2.7) -> 2/s gave
+    assert _admitted(RateLimiter(100), 4000.0, 3, step=0.001) == 300
+
+
+def test_limiter_forgets_ended_windows_and_peeks_without_tracking() -> None:
+    from outlit_sandbox.ingest import RateLimiter
+
+    limiter = RateLimiter(5)
+    for i in range(1000):
+        limiter.hit(f"pk_{i}", now=1000.5)
+    assert limiter.tracked_keys() == 1000
+    limiter.hit("pk_1", now=1001.2)  # the next window: every ended one is dropped
+    assert limiter.tracked_keys() == 1
+    assert limiter.peek("pk_unknown", now=1001.3)["X-RateLimit-Remaining"] == "5"
+    assert limiter.peek("pk_1", now=1001.3)["X-RateLimit-Remaining"] == "4"
+    assert limiter.tracked_keys() == 1
+    limiter.rps = 0.25  # a rate change starts fresh windows
+    assert limiter.hit("pk_1", now=1001.4)[1]["X-RateLimit-Limit"] == "1"
+    assert limiter.tracked_keys() == 1

@@ -261,3 +261,108 @@ def test_api_key_stays_out_of_reprs_and_public_settings() -> None:
     with outlit_sandbox.running(api_key="ok_very_secret_2", **SMALL) as sb:
         assert "ok_very_secret_2" not in repr(sb)
         assert "ok_very_secret_2" not in json.dumps(sb.stats())
+
+
+def _latest_by_customer(api: Any) -> dict[str, dict[str, Any]]:
+    customers = api.tool("outlit_list_customers", {"limit": 1000})["items"]
+    return {c["id"]: c for c in customers}
+
+
+def test_advance_late_events_land_before_the_latest_without_moving_last_activity(fresh_api: Any) -> None:
+    sb = fresh_api.sb
+    sb.advance(hours=1, events_per_customer=2, facts_per_customer=0, status_changes=0)  # all recent
+    before = _latest_by_customer(fresh_api)
+    timelines = {
+        cid: fresh_api.all_pages("outlit_get_timeline", {"customer": cid, "timeframe": "all"}, "events")
+        for cid in before
+    }
+    rows_before = fresh_api.tool("outlit_query", {"sql": "SELECT count(*) AS n FROM activity"})["data"][0]
+    changes = sb.advance(
+        hours=1, events_per_customer=0, facts_per_customer=0, status_changes=0, late_events_per_customer=3
+    )
+    now = _ts(changes["now"])
+    after = _latest_by_customer(fresh_api)
+    assert set(changes["late_events"]) == set(before)
+    for cid, ids in changes["late_events"].items():
+        assert len(ids) == 3 and not changes["events"][cid]
+        assert after[cid]["lastActivityAt"] == before[cid]["lastActivityAt"]  # the cursor does not move
+        newest_before = _ts(timelines[cid][0]["occurredAt"])
+        timeline = fresh_api.all_pages("outlit_get_timeline", {"customer": cid, "timeframe": "all"}, "events")
+        assert [e["id"] for e in timeline if e["id"] not in ids] == [e["id"] for e in timelines[cid]]
+        late = [e for e in timeline if e["id"] in ids]
+        assert len(late) == 3
+        assert all(now - timedelta(days=2) <= _ts(e["occurredAt"]) < newest_before for e in late)
+        stamps = [_ts(e["occurredAt"]) for e in timeline]
+        assert stamps == sorted(stamps, reverse=True)  # still served newest first
+    rows_after = fresh_api.tool("outlit_query", {"sql": "SELECT count(*) AS n FROM activity"})["data"][0]
+    late_ids = [i for ids in changes["late_events"].values() for i in ids]
+    assert rows_after["n"] == rows_before["n"] + len(late_ids)
+    found = fresh_api.tool(
+        "outlit_query",
+        {
+            "sql": "SELECT count(*) AS n FROM activity WHERE event_id IN ("
+            + ", ".join(f"'{i}'" for i in late_ids)
+            + ")"
+        },
+    )["data"][0]
+    assert found["n"] == len(late_ids)
+
+
+def test_late_events_skip_customers_without_recent_activity_and_leave_other_draws_alone() -> None:
+    from outlit_sandbox.dataset import Generator
+
+    def run(**late: int) -> tuple[Any, dict[str, Any], dict[str, datetime]]:
+        gen = Generator(4, NOW)  # a seed with 2 of 8 customers active in the last 2 days
+        ds = gen.build(8, 20, 4)
+        latest = {cid: evs[-1]["_ts"] for cid, evs in ds.events.items()}
+        return ds, gen.advance(ds, hours=1, events_per_customer=2, **late), latest
+
+    plain_ds, plain, _ = run()
+    ds, changes, latest = run(late_events_per_customer=2, silent_status_changes=2)
+    for events in ds.events.values():
+        assert [e["_ts"] for e in events] == sorted(e["_ts"] for e in events)  # kept oldest first
+    cutoff = _ts(changes["now"]) - timedelta(days=2)
+    recent = {cid for cid, ts in latest.items() if ts > cutoff}
+    assert recent and recent != set(latest)  # the seed has both kinds of customer
+    assert {cid for cid, ids in changes["late_events"].items() if ids} == recent
+    assert all(len(changes["late_events"][cid]) == 2 for cid in recent)
+    # same seed: same new events, facts and status changes, with or without late/silent changes
+    for key in ("events", "facts", "status_changes"):
+        assert changes[key] == plain[key]
+    assert plain["late_events"] == {c["id"]: [] for c in plain_ds.customers}
+    assert plain["silent_status_changes"] == []
+
+
+def test_advance_silent_status_changes_move_no_timestamp(fresh_api: Any) -> None:
+    sb = fresh_api.sb
+    before_now = sb.dataset()["now"]
+    changes = sb.advance(hours=1, events_per_customer=0, facts_per_customer=1, silent_status_changes=4)
+    silent = changes["silent_status_changes"]
+    assert len(silent) == 4
+    loud = {c["id"] for c in changes["status_changes"]}
+    new = {i for ids in changes["facts"].values() for i in ids}
+    assert not ({c["id"] for c in silent} & (loud | new))  # never a fact this advance already touched
+    from outlit_sandbox.dataset import Generator
+
+    seeded = Generator(7, _ts(before_now)).build(6, 40, 6).fact_by_id  # the fresh_sandbox dataset
+    stamps = ("occurredAt", "detectedAt", "validFrom", "validUntil", "lastDetectedAt")
+    for change in silent:
+        fact = fresh_api.tool("outlit_get_fact", {"factId": change["id"]})
+        assert fact["status"] == change["to"] != change["from"] == seeded[change["id"]]["status"]
+        assert {k: fact[k] for k in stamps} == {k: seeded[change["id"]][k] for k in stamps}
+    # an incremental read bounded by the previous clock does not see them: that is the point
+    seen = set()
+    for cid in changes["facts"]:
+        seen |= {
+            f["id"]
+            for f in fresh_api.tool("outlit_list_facts", {"customer": cid, "after": before_now})["facts"]
+        }
+    assert seen == loud | new
+
+
+def test_advance_route_refuses_bad_counts(fresh_sandbox: Any) -> None:
+    headers = {"Authorization": f"Bearer {fresh_sandbox.api_key}"}
+    for body in ({"late_events_per_customer": -1}, {"silent_status_changes": 1.5}, {"late": 1}):
+        response = httpx.post(fresh_sandbox.base_url + "/_sandbox/advance", json=body, headers=headers)
+        assert response.status_code == 400, body
+        assert next(iter(body)) in response.json()["error"]

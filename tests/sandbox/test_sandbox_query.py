@@ -144,3 +144,31 @@ def test_runaway_queries_are_stopped(fresh_api: Any, monkeypatch: pytest.MonkeyP
         "outlit_query", {"sql": "SELECT a.event_id FROM activity a, activity b, activity c"}
     )
     assert quick["metadata"]["truncated"] is True
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) AS n FROM customers; -- note",
+        "SELECT count(*) AS n FROM customers; /* note */",
+        "SELECT count(*) AS n FROM customers; ;",
+        "-- count them\nSELECT count(*) AS n FROM customers;\n-- done\n",
+    ],
+)
+def test_trailing_comments_and_empty_statements_do_not_count(api: Any, sql: str) -> None:
+    rows = api.tool("outlit_query", {"sql": sql})["data"]
+    assert rows == [{"n": len(api.sb.dataset()["customers"])}]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT 1 AS a; SELECT 2 AS b -- two", "exactly one"),
+        ("SELECT 1 AS a; -- note\nSELECT 2 AS b", "exactly one"),
+        ("-- only a comment", "no statement"),
+        ("; ;", "no statement"),
+    ],
+)
+def test_real_second_statements_and_empty_sql_are_still_refused(api: Any, sql: str, message: str) -> None:
+    body = api.tool("outlit_query", {"sql": sql}, status=400)
+    assert body["details"][0]["path"] == ["sql"] and message in body["details"][0]["message"]

@@ -317,3 +317,22 @@ def test_unknown_routes_and_methods_answer_json(api: Any) -> None:
     assert missing.status_code == 404 and missing.json()["error"].startswith("No route")
     wrong = api.http.get("/api/tools/call")
     assert wrong.status_code == 405 and "POST" in wrong.headers["allow"] and wrong.json()["error"]
+
+
+def test_activated_since_takes_an_offset_like_the_contract(api: Any) -> None:
+    """activatedSince's contract pattern allows `Z` or `±HH:MM`; the other date-time inputs only `Z`."""
+    customers = api.tool("outlit_list_customers", {"limit": 1000})["items"]
+    pivot = sorted(c["activatedAt"] for c in customers if c["activatedAt"])[len(customers) // 3]
+    same_instant = (_ts(pivot) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f+01:00")
+    an_hour_later = pivot[:-1] + "-01:00"
+
+    def since(value: str) -> set[str]:
+        items = api.tool("outlit_list_customers", {"activatedSince": value, "limit": 1000})["items"]
+        return {c["id"] for c in items}
+
+    assert since(same_instant) == since(pivot)
+    assert since(an_hour_later) < since(pivot)  # the pivot customer itself drops out
+    bad = api.tool("outlit_list_customers", {"activatedSince": pivot[:19] + "+0100"}, status=400)
+    assert bad["details"][0]["path"] == ["activatedSince"]
+    customer = customers[0]["id"]
+    api.tool("outlit_get_timeline", {"customer": customer, "startDate": same_instant}, status=400)
