@@ -46,7 +46,23 @@ def register(subparsers: Any) -> None:
         "--mode",
         choices=("changed", "all"),
         default="changed",
-        help="'changed' (default) sends new and changed rows; 'all' sends every row",
+        help=(
+            "'changed' (default) sends new and changed rows; 'all' sends every row, but rows already "
+            "delivered keep their uuids, so Outlit drops them as duplicates: 'all' cannot restore events "
+            "lost on Outlit's side (add --fresh-uuids for that)"
+        ),
+    )
+    parser.add_argument(
+        "--fresh-uuids",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="LABEL",
+        help=(
+            "with --mode all: give every event a new uuid so Outlit stores every row again (a deliberate "
+            "full re-send). New uuids come from the run id, or from LABEL if given: rerun with the same "
+            "LABEL after an interrupted re-send and the rows that already arrived are deduplicated"
+        ),
     )
     parser.add_argument(
         "--schema", help="schema for the _outlit_* bookkeeping tables (default: the connection's)"
@@ -92,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 chunk_size=args.chunk_size,
                 max_in_flight=args.max_in_flight,
                 retry_rejected=args.retry_rejected,
+                fresh_uuids=args.fresh_uuids,
             )
     except ReverseLoadError as exc:
         _print_summary(exc.result.as_dict(), as_json=args.json)

@@ -108,6 +108,7 @@ def run_reverse_load(
     event_source: str = "server",
     retry_rejected: bool = False,
     stop: threading.Event | None = None,
+    fresh_uuids: bool | str = False,
 ) -> SyncResult:
     """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
 
@@ -119,6 +120,13 @@ def run_reverse_load(
     Rows dead-lettered by an earlier run are skipped while they stay unchanged; ``retry_rejected=True``
     tries them again (say, after Outlit relaxed a rule).
 
+    ``mode="all"`` resends every row, but a row already delivered keeps its uuid, so Outlit drops it as a
+    duplicate: it re-sends nothing Outlit still has, and cannot restore events lost on Outlit's side. For a
+    deliberate full re-send use ``mode="all", fresh_uuids=True``: every event gets a new uuid derived from
+    this run's id, so Outlit stores each row again. Pass a label (``fresh_uuids="restore-2026-03"``)
+    instead of True to derive the uuids from it: rerunning with the same label after an interrupted
+    re-send repeats the same uuids, so the rows that did arrive are deduplicated, not stored a third time.
+
     Setting ``stop`` (from another thread or a signal handler, e.g. Airflow's ``on_kill``) ends the run
     between batches: no new batch is sent, the batches in flight finish and are recorded in the ledger, and
     the run is logged with status ``"stopped"`` and returned. A rerun sends exactly the rows not recorded.
@@ -128,6 +136,13 @@ def run_reverse_load(
         raise ValueError(f"mode must be 'changed' or 'all', got {mode!r}")
     if (table is None) == (sql is None):
         raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
+    if fresh_uuids is not False and mode != "all":
+        raise ValueError(
+            "fresh_uuids re-sends every row as new events, so it needs mode='all' "
+            f"(got mode={mode!r}); with mode='changed' new and changed rows already get new uuids"
+        )
+    if isinstance(fresh_uuids, str) and not fresh_uuids.strip():
+        raise ValueError("fresh_uuids must be True or a non-empty label, got an empty string")
     if chunk_size < 1 or max_in_flight < 1:
         raise ValueError("chunk_size and max_in_flight must be at least 1")
     query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
@@ -143,6 +158,8 @@ def run_reverse_load(
         run = _Run(warehouse, client, event_mapping, sync_name, mode, chunk_size, max_in_flight, event_source)
         run.retry_rejected = retry_rejected
         run.stop = stop or threading.Event()
+        if fresh_uuids is not False:
+            run.fresh_label = run.result.run_id if fresh_uuids is True else str(fresh_uuids)
         return run.execute(query)
     finally:
         if owns_warehouse:
@@ -173,6 +190,7 @@ class _Run:
         self.event_source = event_source
         self.retry_rejected = False
         self.stop = threading.Event()
+        self.fresh_label: str | None = None  # set: a deliberate re-send, every event gets a new uuid
         self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
         # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
         self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
@@ -290,6 +308,10 @@ class _Run:
                 mapped.event["uuid"] = prior_uuid or event_uuid(sync, key, mapped.content_hash)
             else:
                 mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior_uuid)
+            if self.fresh_label is not None:
+                # Not derived from the prior uuid: rerunning an interrupted re-send under the same label
+                # must repeat the uuids of the rows it already delivered (now in the ledger).
+                mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, f"fresh:{self.fresh_label}")
             checked = prepare_event(mapped.event, source=self.event_source)
             if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
                 self.result.rejected += 1
