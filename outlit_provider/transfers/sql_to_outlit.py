@@ -38,7 +38,12 @@ class SqlToOutlitOperator(BaseSQLOperator):
     :param table: a ``[schema.]table`` to send (templated).
     :param mapping: the row -> event mapping: a dict, or a path to a JSON/YAML file (templated).
     :param outlit_conn_id: the ``outlit`` connection (needs the public key extra).
-    :param mode: ``"changed"`` (default) or ``"all"``.
+    :param mode: ``"changed"`` (default) or ``"all"``. ``"all"`` resends every row with the uuid it was
+        delivered under, so Outlit drops the repeats; it cannot restore events lost on Outlit's side.
+    :param fresh_uuids: with ``mode="all"``, a deliberate full re-send: every event gets a new uuid
+        (templated). ``True`` derives them from each try's run id, so a task retry would store the rows the
+        failed try delivered a second time; a label such as ``"{{ run_id }}"`` derives them from the label,
+        so a retry repeats them and Outlit deduplicates what already arrived.
     :param bookkeeping_schema: schema for the ``_outlit_*`` tables (default: the connection's).
     :param retry_rejected: try again rows an earlier run dead-lettered, even if unchanged.
     :param fail_on_rejected: fail the task (after recording everything) if any row was dead-lettered.
@@ -55,6 +60,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
         "mapping",
         "mode",
         "bookkeeping_schema",
+        "fresh_uuids",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "mapping": "json"}
@@ -74,6 +80,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         retry_rejected: bool = False,
         fail_on_rejected: bool = False,
+        fresh_uuids: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=conn_id, **kwargs)
@@ -93,6 +100,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
         self.max_in_flight = max_in_flight
         self.retry_rejected = retry_rejected
         self.fail_on_rejected = fail_on_rejected
+        self.fresh_uuids = fresh_uuids
         # Made per execute(): an Event holds a lock, which the copies Airflow makes of operators cannot.
         self._stop: threading.Event | None = None
 
@@ -120,6 +128,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
                     max_in_flight=self.max_in_flight,
                     retry_rejected=self.retry_rejected,
                     stop=self._stop,
+                    fresh_uuids=self.fresh_uuids,
                 )
         finally:
             warehouse.close()

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,24 @@ BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 def load_source(request: Any, kind: str, rows: list[tuple[Any, ...]], tmp_path: Path) -> Source:
     url = request.getfixturevalue("postgres_url") if kind == "postgres" else None
     return Source.load(kind, rows, tmp_path=tmp_path, postgres_url=url)
+
+
+class StopAfter(httpx.BaseTransport):
+    """A transport that calls ``on_stop`` as its ``n``-th request goes out (while that batch is in flight)."""
+
+    def __init__(self, n: int, on_stop: Callable[[], None]) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.n, self.on_stop = n, on_stop
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+            stop_now = self.requests == self.n
+        if stop_now:
+            self.on_stop()
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from rl_helpers import (
     GOOD_ROWS,
     MAPPING,
     Source,
+    StopAfter,
     account_rows,
     assert_exactly_once,
     duplicates,
@@ -26,27 +26,6 @@ from rl_helpers import (
 
 from outlit_provider.client import OutlitClient
 from outlit_provider.reverse_load import run_reverse_load
-
-
-class StopAfter(httpx.BaseTransport):
-    """A transport that calls ``on_stop`` as its ``n``-th request goes out (while that batch is in flight)."""
-
-    def __init__(self, n: int, on_stop: Callable[[], None]) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.n, self.on_stop = n, on_stop
-        self.requests = 0
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.requests += 1
-            stop_now = self.requests == self.n
-        if stop_now:
-            self.on_stop()
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _client(sb: Any, transport: httpx.BaseTransport) -> OutlitClient:
