@@ -70,22 +70,11 @@ class AsyncOutlitClient:
         )
         self._core = Core(self.config)
         self._http = httpx.AsyncClient(transport=transport, **self._core.client_kwargs())
-        self.ingest_limiter = ingest_limiter or TokenBucket(
-            # burst=1 spaces requests evenly, so no one-second window (fixed or sliding) sees more than
-            # the limit; a bank of tokens would let a fresh client send a whole second's worth at once.
-            self.config.ingest_rps,
-            burst=1.0,
-            wall_clock=self.config.retry.clock,
-        )
+        self.ingest_limiter = ingest_limiter or self.config.ingest_bucket()
         self._limiter = AsyncRateLimiter(self.ingest_limiter, sleep=self.config.retry.async_sleep)
         #: the bucket every platform request (tools, integrations, actions) draws from: paced to
         #: ``platform_rps`` if set, and always closed to all threads/tasks while a 429's wait lasts
-        self.platform_limiter = platform_limiter or TokenBucket(
-            self.config.platform_rps,
-            burst=1.0,
-            wall_clock=self.config.retry.clock,
-            max_block=self.config.retry.max_wait,
-        )
+        self.platform_limiter = platform_limiter or self.config.platform_bucket()
         self._platform = AsyncRateLimiter(self.platform_limiter, sleep=self.config.retry.async_sleep)
 
     @classmethod

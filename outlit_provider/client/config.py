@@ -13,6 +13,7 @@ import httpx
 from pydantic import SecretStr
 
 from .exceptions import OutlitConfigurationError
+from .ratelimit import TokenBucket
 from .retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "user_agent"]
@@ -55,6 +56,19 @@ class ClientConfig:
     #: pace platform requests (tools, integrations, actions) client-wide to this rate; None = by 429s only
     platform_rps: float | None = None
     user_agent: str = field(default_factory=user_agent)
+
+    def ingest_bucket(self) -> TokenBucket:
+        """A new bucket for the ingest route, at ``ingest_rps``."""
+        # burst=1 spaces requests evenly, so no one-second window (fixed or sliding) sees more than the
+        # limit; a bank of tokens would let a fresh client send a whole second's worth at once.
+        return TokenBucket(self.ingest_rps, burst=1.0, wall_clock=self.retry.clock)
+
+    def platform_bucket(self) -> TokenBucket:
+        """A new bucket for every other route: paced to ``platform_rps`` if set, and always closed to all
+        threads/tasks while a 429's wait lasts."""
+        return TokenBucket(
+            self.platform_rps, burst=1.0, wall_clock=self.retry.clock, max_block=self.retry.max_wait
+        )
 
     @classmethod
     def create(

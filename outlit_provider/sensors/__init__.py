@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from outlit_provider._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from outlit_provider.sensors.integrations import OutlitIntegrationSyncSensor
@@ -12,14 +13,4 @@ _LAZY = {"OutlitIntegrationSyncSensor": "outlit_provider.sensors.integrations"}
 
 __all__ = ["OutlitIntegrationSyncSensor"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
