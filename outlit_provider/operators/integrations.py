@@ -215,7 +215,9 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
 
         OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
         try:
-            self.hook.client.disconnect_integration(self.provider)
+            client = self.hook.client
+            self._check_stop(f"resolving the disconnect of {self.provider}; the request was not sent")
+            client.disconnect_integration(self.provider)
         except OutlitNotFoundError as exc:
             if not self.missing_ok:
                 raise AirflowException(
@@ -266,7 +268,9 @@ class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
         if self.secrets_conn_id:
             config.update(secrets_from_connection(self.secrets_conn_id, secret_fields=["webhookSecret"]))
         try:
-            result = self.hook.client.run_setup_step(self.provider, self.step, config or None)
+            client = self.hook.client
+            self._check_stop(f"preparing setup step {self.step} of {self.provider}; the request was not sent")
+            result = client.run_setup_step(self.provider, self.step, config or None)
         finally:
             self.hook.close()
         self.log.info(

@@ -353,3 +353,21 @@ def test_on_kill_before_sending_stops_a_platform_write(fresh_conn, context):
     with pytest.raises(OutlitTaskStopped, match="create on agents; the request was not sent"):
         op.execute(context)
     assert _api_requests(fresh_conn) == {}
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: OutlitDisconnectIntegrationOperator(task_id="d", provider="stripe"), "disconnect of stripe"),
+        (
+            lambda: OutlitIntegrationSetupStepOperator(task_id="s", provider="stripe", step="webhooks"),
+            "setup step webhooks of stripe",
+        ),
+    ],
+)
+def test_on_kill_before_sending_stops_integration_writes(fresh_conn, context, make, match):
+    op = make()
+    op.on_kill()
+    with pytest.raises(OutlitTaskStopped, match=match):
+        op.execute(context)
+    assert _api_requests(fresh_conn) == {}
