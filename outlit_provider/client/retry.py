@@ -23,7 +23,8 @@ __all__ = [
     "parse_retry_after",
 ]
 
-# Statuses worth retrying; 400/401/403/404/409 are never retried because the same request fails again.
+# Statuses retried by default. 400/401/403/404 are never retried (the same request fails again); a 409
+# conflict or a 402 is retried only when Outlit's body says ``retryable: true``.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 

@@ -215,7 +215,13 @@ class Warehouse:
             import sqlalchemy as sa
 
             try:
-                engine = sa.create_engine(source)
+                url = sa.engine.make_url(source)
+            except Exception as exc:
+                raise ValueError(f"cannot parse warehouse URL: {redact_url_password(str(exc))}") from None
+            # Refuse an unsupported database by its URL, before its driver (maybe not even installed) loads.
+            check_dialect(url.get_backend_name(), where=" given by the --from/source URL")
+            try:
+                engine = sa.create_engine(url)
             except Exception as exc:
                 raise ValueError(f"cannot open warehouse URL: {redact_url_password(str(exc))}") from None
             return cls._from_engine(engine, schema=schema, dispose=True)

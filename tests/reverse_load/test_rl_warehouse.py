@@ -69,6 +69,9 @@ def test_bad_sources_say_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="DuckDB file path, a SQLAlchemy URL"):
         Warehouse.open(42)
     with pytest.raises(ValueError, match=r"cannot open warehouse URL") as info:
+        Warehouse.open("mssql+nosuchdriver://user:s3cret@host/db")  # a supported database, no such driver
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(UnsupportedDialectError, match="'nosuchdialect' database") as info:
         Warehouse.open("nosuchdialect://user:s3cret@host/db")
     assert "s3cret" not in str(info.value)
 
@@ -112,3 +115,11 @@ def test_unsupported_databases_are_refused_before_connecting(dialect: str) -> No
     assert {"mssql", "mysql", "postgresql", "snowflake"} <= set(SUPPORTED_DIALECTS)
     with pytest.raises(UnsupportedDialectError):
         bookkeeping_ddl(dialect)
+
+
+@pytest.mark.parametrize("url", ["bigquery://project/dataset", "oracle+cx_oracle://u:secret@db/orcl"])
+def test_unsupported_database_urls_are_refused_before_their_driver_loads(url: str) -> None:
+    # Neither driver is installed: a create_engine() first would fail with "Can't load plugin" instead.
+    with pytest.raises(UnsupportedDialectError, match="supported are") as info:
+        Warehouse.open(url)
+    assert "secret" not in str(info.value)
