@@ -98,3 +98,23 @@ def test_console_script_help_is_fast_and_lists_every_command() -> None:
     ).stdout
     for command in ("check", "tool", "query", "extract", "reverse-load"):
         assert command in out
+
+
+def test_a_closed_pipe_ends_quietly(outlit_env: Any) -> None:
+    # `outlit-etl query ... | head -1`: the reader leaves early; no traceback, exit 0. The output is far
+    # larger than a pipe's buffer, so the writer does hit the closed pipe.
+    env = {
+        "OUTLIT_API_KEY": outlit_env.api_key,
+        "OUTLIT_BASE_URL": outlit_env.base_url,
+        "PATH": "/usr/bin:/bin",
+    }
+    script = (
+        f"{sys.executable} -m outlit_provider.cli query "
+        "'SELECT a.*, b.event_id AS other FROM activity a, activity b' --limit 10000 --format csv | head -1"
+    )
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("event_id,")

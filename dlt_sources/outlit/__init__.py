@@ -14,6 +14,7 @@ See ``docs/dlt.md`` for tables, columns, settings and destinations.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -65,7 +66,8 @@ __all__ = ["outlit_query_resource", "outlit_source"]
 def outlit_source(
     api_key: TSecretStrValue | None = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    customers: Sequence[str] | str | None = None,
+    # str first: dlt then takes a plain env/TOML string as is (a list type would refuse it).
+    customers: str | Sequence[str] | None = None,
     start_date: str | date | datetime | None = None,
     end_date: str | date | datetime | None = None,
     lookback_hours: float = DEFAULT_LOOKBACK.total_seconds() / 3600,
@@ -342,7 +344,17 @@ def _customer_filter(customers: Sequence[str] | str | None) -> frozenset[str] | 
     if customers is None:
         return None
     if isinstance(customers, str):
-        customers = [part for part in (p.strip() for p in customers.split(",")) if part]
+        text = customers.strip()
+        if text.startswith("["):  # a JSON list given through an environment variable
+            try:
+                customers = json.loads(text)
+            except ValueError:
+                raise ValueError(
+                    f"customers looks like a JSON list but does not parse: {text!r}; "
+                    'write it as ["acme.com", "globex.com"] or as acme.com, globex.com'
+                ) from None
+        else:
+            customers = [part for part in (p.strip() for p in text.split(",")) if part]
     values = list(customers)
     bad = [value for value in values if not isinstance(value, str) or not value.strip()]
     if bad or not values:

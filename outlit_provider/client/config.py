@@ -99,8 +99,9 @@ class ClientConfig:
             # Never echo the value: the usual mistake is pasting the secret API key (ok_...) here.
             start = public_key[:3] if isinstance(public_key, str) else type(public_key).__name__
             raise OutlitConfigurationError(
-                f"public_key (starting {start!r}) is not an Outlit public key: it must start with 'pk_' "
-                "(Settings -> Website Tracking in Outlit); the secret API key (ok_...) goes in api_key"
+                f"public_key (starting {start!r}) is not an Outlit public key: it must be 'pk_' followed by "
+                "letters, digits, '_' or '-' (Settings -> Website Tracking in Outlit); the secret API key "
+                "(ok_...) goes in api_key"
             )
         url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         parts = urlsplit(url)

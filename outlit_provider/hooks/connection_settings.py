@@ -116,9 +116,11 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
     if base_url is None and host:
         # URI form convenience: outlit://:KEY@app.outlit.ai -> https://app.outlit.ai; a loopback host
         # (a local sandbox) gets plain http, which the client allows only there.
-        scheme = "http" if host in ("127.0.0.1", "localhost", "::1") else "https"
+        bare = host.strip("[]")
+        scheme = "http" if bare in ("127.0.0.1", "localhost", "::1") else "https"
         port = getattr(conn, "port", None)
-        base_url = f"{scheme}://{host}" + (f":{port}" if port else "")
+        netloc = f"[{bare}]" if ":" in bare else bare  # an IPv6 literal needs brackets in a URL
+        base_url = f"{scheme}://{netloc}" + (f":{port}" if port else "")
     if base_url is not None:
         base_url = str(base_url).rstrip("/")
         parts = urlsplit(base_url)

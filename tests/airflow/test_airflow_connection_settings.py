@@ -55,7 +55,13 @@ def test_prefixed_extras_from_older_forms_are_read():
 
 @pytest.mark.parametrize(
     ("host", "port", "expected"),
-    [("app.outlit.ai", None, "https://app.outlit.ai"), ("127.0.0.1", 8123, "http://127.0.0.1:8123")],
+    [
+        ("app.outlit.ai", None, "https://app.outlit.ai"),
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        # an IPv6 loopback sandbox, as Airflow parses outlit://:KEY@[::1]:8765
+        ("::1", 8765, "http://[::1]:8765"),
+        ("[::1]", None, "http://[::1]"),
+    ],
 )
 def test_host_becomes_base_url(host, port, expected):
     assert settings_from_connection(Conn(host=host, port=port), {}).base_url == expected

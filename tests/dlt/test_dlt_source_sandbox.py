@@ -193,3 +193,22 @@ def test_settings_from_dlt_toml_files(fresh_sandbox: Any, tmp_path: Path) -> Non
         shutil.rmtree(settings)
         run_context.reload(previous)
     assert {r[0] for r in rows(pipeline, "timeline", "DISTINCT customer_id")} == {chosen["id"]}
+
+
+@pytest.mark.parametrize("form", ["plain", "comma", "json"])
+def test_customers_setting_from_an_environment_variable(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    first, second = fresh_sandbox.dataset()["customers"][:2]
+    value = {
+        "plain": first["domain"],
+        "comma": f"{first['domain']}, {second['id']}",
+        "json": json.dumps([first["domain"], second["id"]]),
+    }[form]
+    monkeypatch.setenv("SOURCES__OUTLIT__API_KEY", fresh_sandbox.api_key)
+    monkeypatch.setenv("SOURCES__OUTLIT__BASE_URL", fresh_sandbox.base_url)
+    monkeypatch.setenv("SOURCES__OUTLIT__CUSTOMERS", value)
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(outlit_source().with_resources("timeline"))
+    expected = {first["id"]} if form == "plain" else {first["id"], second["id"]}
+    assert {r[0] for r in rows(pipeline, "timeline", "DISTINCT customer_id")} == expected
