@@ -165,7 +165,7 @@ def outlit_source(
 
     def listing(tool: str, tool_input: dict[str, Any]) -> Iterator[Rows]:
         with shared.lease() as outlit:
-            for page in shared.paced(outlit.iter_pages(tool, tool_input)):
+            for page in shared.gated(outlit.iter_pages(tool, tool_input)):
                 yield page.get("items") or []
 
     @dlt.resource(
@@ -260,7 +260,7 @@ def outlit_source(
         )
         yield from run_per_customer(
             plans,
-            lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
+            lambda outlit, p: timeline_pages(outlit, p.customer_id, p.start, p.end, shared.gated),
             state,
             lambda state, plan, cursor: remember_timeline(state, plan, cursor, now),
         )
@@ -278,7 +278,7 @@ def outlit_source(
         now = datetime.now(UTC)
         yield from run_per_customer(
             plan_facts(_as_rows(customer_page), state, window, facts_full_refresh, now),
-            lambda outlit, p: fact_pages(outlit, p.customer_id, p.start, p.end, shared.paced),
+            lambda outlit, p: fact_pages(outlit, p.customer_id, p.start, p.end, shared.gated),
             state,
             lambda state, plan, cursor: remember_facts(state, plan, cursor, now),
         )
@@ -297,7 +297,7 @@ def outlit_source(
         yield from run_per_customer(
             plan_sources(sorted(wanted) if wanted is not None else ["*"], state, window),
             lambda outlit, p: source_pages(
-                outlit, None if p.customer_id == "*" else p.customer_id, p.start, p.end, shared.paced
+                outlit, None if p.customer_id == "*" else p.customer_id, p.start, p.end, shared.gated
             ),
             state,
             remember_sources,

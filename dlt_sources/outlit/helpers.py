@@ -18,7 +18,8 @@ from .timestamps import latest
 Rows = list[dict[str, Any]]
 T = TypeVar("T")
 
-Pacer = Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]]
+# Wraps a page iterator so each request holds one of `max_workers` slots; rate limits are the client's.
+PageGate = Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]]
 
 # Returned by a per-customer fetcher whose customer disappeared between the listing and the fetch.
 GONE = object()
@@ -72,7 +73,7 @@ class SharedClient:
         with self._gate or nullcontext():
             return request()
 
-    def paced(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def gated(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Tool pages, each request (a ``next`` of the client's page iterator) made through :meth:`call`.
 
         A page without ``pagination.nextCursor`` is the last, so no slot is taken for the ``next`` that
@@ -96,7 +97,7 @@ class SharedClient:
 
 
 def timeline_pages(
-    client: OutlitClient, customer_id: str, start: str | None, end: str | None, pace: Pacer
+    client: OutlitClient, customer_id: str, start: str | None, end: str | None, gate: PageGate
 ) -> Generator[Rows, None, Any]:
     """Pages of one customer's events in ``[start, end]``; returns the latest ``occurredAt`` (or GONE)."""
     tool_input: dict[str, Any] = {"customer": customer_id}
@@ -108,7 +109,7 @@ def timeline_pages(
             tool_input["endDate"] = end
     cursor: str | None = None
     try:
-        for page in pace(client.iter_pages(TOOL_GET_TIMELINE, tool_input)):
+        for page in gate(client.iter_pages(TOOL_GET_TIMELINE, tool_input)):
             rows = with_key(page.get("events") or [], "timeline", customer_id)
             for row in rows:
                 row["customer_id"] = customer_id
@@ -120,7 +121,7 @@ def timeline_pages(
 
 
 def fact_pages(
-    client: OutlitClient, customer_id: str, after: str | None, before: str | None, pace: Pacer
+    client: OutlitClient, customer_id: str, after: str | None, before: str | None, gate: PageGate
 ) -> Generator[Rows, None, Any]:
     """Pages of one customer's facts; returns the latest detection time seen (or GONE)."""
     tool_input: dict[str, Any] = {"customer": customer_id}
@@ -130,7 +131,7 @@ def fact_pages(
         tool_input["before"] = before
     cursor: str | None = None
     try:
-        for page in pace(client.iter_pages(TOOL_LIST_FACTS, tool_input)):
+        for page in gate(client.iter_pages(TOOL_LIST_FACTS, tool_input)):
             rows = [
                 shape_fact(row, customer_id)
                 for row in with_key(page.get("facts") or [], "facts", customer_id)
@@ -144,7 +145,7 @@ def fact_pages(
 
 
 def source_pages(
-    client: OutlitClient, customer: str | None, after: str | None, before: str | None, pace: Pacer
+    client: OutlitClient, customer: str | None, after: str | None, before: str | None, gate: PageGate
 ) -> Generator[Rows, None, Any]:
     """Pages of source records (all, or one customer's); returns the latest ``occurredAt`` seen (or GONE)."""
     tool_input: dict[str, Any] = {}
@@ -156,7 +157,7 @@ def source_pages(
         tool_input["before"] = before
     cursor: str | None = None
     try:
-        for page in pace(client.iter_pages(TOOL_LIST_SOURCES, tool_input)):
+        for page in gate(client.iter_pages(TOOL_LIST_SOURCES, tool_input)):
             rows = [shape_source(row) for row in page.get("items") or []]
             for row in rows:
                 cursor = latest(cursor, row.get("occurredAt"))

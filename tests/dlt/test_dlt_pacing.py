@@ -93,7 +93,7 @@ def test_a_client_passed_in_keeps_its_own_rate(fresh_sandbox: Any) -> None:
 def test_shared_client_without_a_bound_passes_pages_through() -> None:
     shared = helpers.SharedClient(lambda: None)  # type: ignore[arg-type, return-value]
     pages = [{"n": 1}, {"n": 2}]
-    assert list(shared.paced(iter(pages))) == pages
+    assert list(shared.gated(iter(pages))) == pages
 
 
 class _InFlight(httpx.BaseTransport):
