@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 demo: venv
-	$(BIN)/python -m outlit_provider.demo
+	$(BIN)/python -m outlit_cli.demo
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from outlit_provider.client import AsyncOutlitClient, OutlitClient
-from outlit_provider.client.events import envelope, plan_batches, prepare_event
+from outlit_core.client import AsyncOutlitClient, OutlitClient
+from outlit_core.client.events import envelope, plan_batches, prepare_event
 
 API_MAX_EVENTS_PER_SECOND = 100 * 100  # 100 requests/s x 100 events/request
 

@@ -63,8 +63,8 @@ def rss_mb() -> float:
 
 def child(db: str, base_url: str, public_key: str, api_key: str) -> None:
     """One full run in this process; prints baseline and peak RSS as JSON."""
-    from outlit_provider.client import OutlitClient
-    from outlit_provider.reverse_load import run_reverse_load
+    from outlit_core.client import OutlitClient
+    from outlit_core.reverse_load import run_reverse_load
 
     client = OutlitClient(api_key=api_key, public_key=public_key, base_url=base_url, ingest_rps=100_000)
     baseline = rss_mb()
@@ -87,8 +87,8 @@ def child(db: str, base_url: str, public_key: str, api_key: str) -> None:
 
 def main() -> int:
     import outlit_sandbox
-    from outlit_provider.client import OutlitClient
-    from outlit_provider.reverse_load import run_reverse_load
+    from outlit_core.client import OutlitClient
+    from outlit_core.reverse_load import run_reverse_load
 
     quick = "--quick" in sys.argv
     n = 5_000 if quick else 20_000

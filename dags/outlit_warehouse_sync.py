@@ -48,7 +48,7 @@ with DAG(
         import dlt
         from airflow.sdk import BaseHook
 
-        from dlt_sources.outlit_pipeline import load_all
+        from dlt_sources.outlit.loading import load_all
         from outlit_provider.hooks.outlit import OutlitHook
 
         outlit = OutlitHook().get_settings()

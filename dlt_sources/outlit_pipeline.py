@@ -6,92 +6,19 @@ Each function runs on its own (``python -m dlt_sources.outlit_pipeline <name>``)
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import dlt
-from dlt.common.destination import TLoaderFileFormat
 from dlt.common.pipeline import LoadInfo
 
 from dlt_sources.outlit import outlit_query_resource, outlit_source
-
-PIPELINE_NAME = "outlit"
-DATASET_NAME = "outlit_data"
-
-
-def default_pipeline(
-    pipeline_name: str = PIPELINE_NAME,
-    destination: Any = "duckdb",
-    dataset_name: str = DATASET_NAME,
-    pipelines_dir: str | None = None,
-) -> dlt.Pipeline:
-    """The examples' pipeline: DuckDB file ``outlit.duckdb`` in the working directory by default."""
-    return dlt.pipeline(
-        pipeline_name=pipeline_name,
-        destination=destination,
-        dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
-    )
-
-
-def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per data table in the pipeline's destination dataset (dlt's own tables left out)."""
-    schema = pipeline.default_schema
-    tables = [name for name in schema.data_table_names() if not name.startswith("_dlt")]
-    counts: dict[str, int] = {}
-    with pipeline.sql_client() as client:
-        for table in sorted(tables):
-            qualified = client.make_qualified_table_name(table)
-            try:
-                counts[table] = client.execute_sql(f"SELECT COUNT(*) FROM {qualified}")[0][0]
-            except Exception:  # a table declared in the schema but never created (no rows yet)
-                counts[table] = 0
-    return counts
-
-
-def fast_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
-    """The bulk-load format that is fastest on the pipeline's destination, or None for dlt's default.
-
-    dlt's default for DuckDB and PostgreSQL is SQL INSERT statements, which are an order of magnitude
-    slower on a first full load than Parquet (DuckDB) or COPY from CSV (PostgreSQL).
-    """
-    name = pipeline.destination.destination_name if pipeline.destination else ""
-    if name == "postgres":
-        return "csv"
-    if name in ("duckdb", "motherduck", "snowflake") and importlib.util.find_spec("pyarrow") is not None:
-        return "parquet"
-    return None
-
-
-def run_fast(pipeline: dlt.Pipeline, data: Any) -> LoadInfo:
-    """``pipeline.run(data)`` in the destination's fastest bulk-load format."""
-    return pipeline.run(data, loader_file_format=fast_file_format(pipeline))
-
-
-def load_all(
-    base_url: str | None = None,
-    api_key: str | None = None,
-    pipeline_name: str = PIPELINE_NAME,
-    destination: Any = "duckdb",
-    dataset_name: str = DATASET_NAME,
-    pipelines_dir: str | None = None,
-    include_sources: bool = True,
-    **source_options: Any,
-) -> dict[str, int]:
-    """Load every Outlit table incrementally and return the row count of each table in the warehouse.
-
-    Run it on a schedule: each run asks only for what is new since the last one.
-    """
-    options: dict[str, Any] = dict(source_options, include_sources=include_sources)
-    if base_url is not None:
-        options["base_url"] = base_url
-    if api_key is not None:
-        options["api_key"] = api_key
-    pipeline = default_pipeline(pipeline_name, destination, dataset_name, pipelines_dir)
-    run_fast(pipeline, outlit_source(**options))
-    return table_counts(pipeline)
+from dlt_sources.outlit.loading import (
+    default_pipeline,
+    load_all,
+    run_fast,
+)
 
 
 def load_customer_timelines(customers: Sequence[str], **source_options: Any) -> LoadInfo:

@@ -1,13 +1,9 @@
-"""Outlit for Apache Airflow: hook, operators, sensors and triggers, plus the shared Outlit API client.
+"""Outlit for Apache Airflow: connection type, hook, operators, sensors, triggers and a transfer operator.
 
-Importing this package does not import Airflow; only the hook/operator/sensor/trigger modules do.
+The provider is a thin layer over ``outlit_core`` (the API client and the reverse-load engine). Importing
+this package does not import Airflow; only the hook/operator/sensor/trigger modules do.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("outlit-connector")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+from outlit_core import __version__
 
 __all__ = ["__version__"]

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from outlit_provider import cli
+from outlit_cli import main as cli
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_extract_loads_duckdb_and_a_rerun_adds_nothing(
 
 def test_console_script_help_is_fast_and_lists_every_command() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "outlit_provider.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "outlit_cli.main", "--help"], capture_output=True, text=True, check=True
     ).stdout
     for command in ("check", "tool", "query", "extract", "reverse-load"):
         assert command in out
@@ -109,7 +109,7 @@ def test_a_closed_pipe_ends_quietly(outlit_env: Any) -> None:
         "PATH": "/usr/bin:/bin",
     }
     script = (
-        f"{sys.executable} -m outlit_provider.cli query "
+        f"{sys.executable} -m outlit_cli.main query "
         "'SELECT a.*, b.event_id AS other FROM activity a, activity b' --limit 10000 --format csv | head -1"
     )
     done = subprocess.run(

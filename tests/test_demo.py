@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from outlit_provider import demo
+from outlit_cli import demo
 
 
 def _ledger_rows(db: Path) -> int:

@@ -24,7 +24,7 @@ from dlt.common import logger
 from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
-from outlit_provider.client import OutlitClient
+from outlit_core.client import OutlitClient
 
 from .concurrency import Done, Failed, Page, fan_out
 from .cursors import (

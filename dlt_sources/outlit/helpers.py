@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from dlt.common import logger
 
-from outlit_provider.client import OutlitClient
-from outlit_provider.client.exceptions import OutlitNotFoundError
+from outlit_core.client import OutlitClient
+from outlit_core.client.exceptions import OutlitNotFoundError
 
 from .settings import TOOL_GET_TIMELINE, TOOL_LIST_FACTS, TOOL_LIST_SOURCES
 from .timestamps import latest

@@ -12,7 +12,7 @@ from dlt.common import logger
 from dlt.common.schema.typing import TTableSchemaColumns, TWriteDispositionConfig
 from dlt.sources import DltResource
 
-from outlit_provider.client import OutlitClient
+from outlit_core.client import OutlitClient
 
 from .helpers import SharedClient
 from .settings import DEFAULT_BASE_URL, QUERY_ROW_CAP

@@ -10,15 +10,15 @@ from typing import Any
 import dlt
 from dlt.common.schema import TTableSchema
 
-from outlit_provider.client.events import (
+from outlit_core.client.events import (
     EventRejection,
     PreparedEvent,
     envelope,
     plan_batches,
     prepare_event,
 )
-from outlit_provider.reverse_load import EventMapping, load_mapping
-from outlit_provider.reverse_load.rows import RowMapper, RowRejected, event_uuid
+from outlit_core.reverse_load import EventMapping, load_mapping
+from outlit_core.reverse_load.rows import RowMapper, RowRejected, event_uuid
 
 log = logging.getLogger("dlt_sources.outlit_ingest")
 
@@ -45,7 +45,7 @@ def outlit_ingest(
 
     def get_client() -> Any:
         if state["client"] is None:
-            from outlit_provider.client import OutlitClient
+            from outlit_core.client import OutlitClient
 
             state["client"] = OutlitClient.from_env()
         return state["client"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import dlt
 
-from outlit_provider.reverse_load import EventMapping, SyncResult, run_reverse_load
+from outlit_core.reverse_load import EventMapping, SyncResult, run_reverse_load
 
 MappingLike = EventMapping | dict[str, Any] | str | Path
 
@@ -23,7 +23,7 @@ def reverse_load(
     schema: str | None = None,
     **options: Any,
 ) -> SyncResult:
-    """Send rows to Outlit exactly once; see :func:`outlit_provider.reverse_load.run_reverse_load`.
+    """Send rows to Outlit exactly once; see :func:`outlit_core.reverse_load.run_reverse_load`.
 
     ``source`` may be a ``dlt.Pipeline``: its destination (DuckDB, Postgres, ...) is read, ``table`` is
     looked up in the pipeline's dataset, and the bookkeeping tables go into that dataset too.

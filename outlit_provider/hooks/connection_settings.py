@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from outlit_core.client.exceptions import OutlitInputError
+
 KNOWN_EXTRAS = ("public_key", "base_url", "timeout", "max_retries", "allow_insecure_http")
 
 # Declarative UI metadata (Airflow >= 3.2 reads it from provider info without importing the hook).
@@ -55,7 +57,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
-class OutlitConnectionError(ValueError):
+class OutlitConnectionError(OutlitInputError):
     """An ``outlit`` connection is incomplete or malformed. The message names the field and the fix."""
 
 

@@ -1,7 +1,7 @@
 """OutlitHook: the Airflow connection type ``outlit`` and the one place operators, sensors and triggers
 get an Outlit client from.
 
-All HTTP (retries, Retry-After, rate limiting, error mapping) lives in ``outlit_provider.client``; this hook
+All HTTP (retries, Retry-After, rate limiting, error mapping) lives in ``outlit_core.client``; this hook
 turns a connection into a client and owns the status checks the sensor and trigger share.
 """
 
@@ -26,7 +26,7 @@ from outlit_provider.hooks.integration_status import (
 )
 
 if TYPE_CHECKING:
-    from outlit_provider.client import AsyncOutlitClient, OutlitClient
+    from outlit_core.client import AsyncOutlitClient, OutlitClient
 
 
 class OutlitHook(BaseHook):
@@ -108,13 +108,13 @@ class OutlitHook(BaseHook):
 
     def get_client(self, **overrides: Any) -> OutlitClient:
         """A new synchronous client; close it (or use it as a context manager) when done."""
-        from outlit_provider.client import OutlitClient
+        from outlit_core.client import OutlitClient
 
         return OutlitClient(**{**self.get_settings().client_kwargs(), **overrides})
 
     async def get_async_client(self, **overrides: Any) -> AsyncOutlitClient:
         """A new async client for triggers; the connection is looked up asynchronously."""
-        from outlit_provider.client import AsyncOutlitClient
+        from outlit_core.client import AsyncOutlitClient
 
         settings = await self.aget_settings()
         return AsyncOutlitClient(**{**settings.client_kwargs(), **overrides})

@@ -9,10 +9,11 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
+from outlit_core.client.exceptions import OutlitError
 from outlit_provider.hooks.outlit import OutlitHook
 
 
-class OutlitTaskStopped(AirflowException):
+class OutlitTaskStopped(OutlitError, AirflowException):
     """The task was killed between two Outlit requests; the message says how far it got."""
 
 

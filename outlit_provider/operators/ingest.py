@@ -12,7 +12,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException
 
-from outlit_provider.client.events import MAX_BATCH_EVENTS, IngestResult
+from outlit_core.client.events import MAX_BATCH_EVENTS, IngestResult
 from outlit_provider.links import OutlitTrackingSettingsLink
 from outlit_provider.operators.base import OutlitBaseOperator
 

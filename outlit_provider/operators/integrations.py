@@ -211,7 +211,7 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
         self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from outlit_provider.client.exceptions import OutlitNotFoundError
+        from outlit_core.client.exceptions import OutlitNotFoundError
 
         OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
         try:

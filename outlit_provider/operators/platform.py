@@ -8,8 +8,8 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from outlit_provider.client.exceptions import OutlitValidationError
-from outlit_provider.client.platform import resolve_platform_route
+from outlit_core.client.exceptions import OutlitValidationError
+from outlit_core.client.platform import resolve_platform_route
 from outlit_provider.operators._templating import is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small
@@ -59,7 +59,7 @@ class OutlitPlatformActionOperator(OutlitBaseOperator):
                 resolve_platform_route(self.resource, self.action, self.resource_id, self.body)
             else:
                 # id and body are rendered later; the pair itself is known now.
-                from outlit_provider.client.platform import PLATFORM_ROUTES
+                from outlit_core.client.platform import PLATFORM_ROUTES
 
                 if (self.resource, self.action) not in PLATFORM_ROUTES:
                     resolve_platform_route(self.resource, self.action)

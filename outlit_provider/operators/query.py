@@ -67,7 +67,7 @@ class OutlitQueryOperator(OutlitBaseOperator):
         self.max_xcom_bytes = max_xcom_bytes
 
     def execute(self, context: Context) -> Any:
-        from outlit_provider.client.sql_guard import check_read_only_sql
+        from outlit_core.client.sql_guard import check_read_only_sql
 
         sql = check_read_only_sql(self.sql)  # refuse before the connection is even looked up
         limit = int(self.limit) if self.limit not in (None, "") else None

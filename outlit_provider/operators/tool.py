@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from outlit_provider.client.tools import get_tool, validate_tool_input
+from outlit_core.client.tools import get_tool, validate_tool_input
 from outlit_provider.operators._templating import is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small, write_json, write_jsonl

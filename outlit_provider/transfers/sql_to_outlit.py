@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
+from outlit_core.reverse_load import EventMapping, Warehouse, load_mapping, run_reverse_load
+from outlit_core.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
+from outlit_core.reverse_load.warehouse import check_dialect
 from outlit_provider.hooks.outlit import OutlitHook
-from outlit_provider.reverse_load import EventMapping, Warehouse, load_mapping, run_reverse_load
-from outlit_provider.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
-from outlit_provider.reverse_load.warehouse import check_dialect
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -20,7 +20,7 @@ from outlit_provider.hooks.integration_status import StatusCheck, parse_timestam
 from outlit_provider.hooks.outlit import OutlitHook
 
 if TYPE_CHECKING:
-    from outlit_provider.client import AsyncOutlitClient
+    from outlit_core.client import AsyncOutlitClient
 
 EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
 
@@ -71,7 +71,7 @@ class _OutlitPollTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from outlit_provider.client.exceptions import OutlitError
+        from outlit_core.client.exceptions import OutlitError
 
         hook = OutlitHook(self.outlit_conn_id)
         try:

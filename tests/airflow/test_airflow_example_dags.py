@@ -70,7 +70,7 @@ def test_parse_time_guards_catch_an_api_call_in_a_dag_file(monkeypatch, tmp_path
     (tmp_path / "calls_outlit_at_parse.py").write_text(
         "from datetime import datetime\n"
         "from airflow.sdk import DAG\n"
-        "from outlit_provider.client import OutlitClient\n"
+        "from outlit_core.client import OutlitClient\n"
         "OutlitClient('ok_parse_time_key', base_url='http://127.0.0.1:9', max_retries=0).validate_api_key()\n"
         "with DAG(dag_id='bad', schedule=None, start_date=datetime(2026, 1, 1), tags=['outlit']):\n"
         "    pass\n"

@@ -136,7 +136,7 @@ def test_query_truncation_can_fail_the_task(outlit_conn, context):
 
 
 def test_unsafe_sql_is_refused_before_any_request(monkeypatch, context):
-    from outlit_provider.client import OutlitUnsafeQueryError
+    from outlit_core.client import OutlitUnsafeQueryError
 
     # A connection to a closed port: had a request been attempted, this would be a transport error.
     monkeypatch.setenv(

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from outlit_client_testlib import BASE, KEY, NOW, PUBLIC, Sleeps
 
-from outlit_provider.client import AsyncOutlitClient, OutlitClient, RetryPolicy
+from outlit_core.client import AsyncOutlitClient, OutlitClient, RetryPolicy
 
 __all__ = ["BASE", "KEY", "NOW", "PUBLIC"]
 

@@ -10,8 +10,8 @@ import pytest
 import respx
 from outlit_client_testlib import BASE, KEY, PUBLIC
 
-from outlit_provider import __version__
-from outlit_provider.client import (
+from outlit_core import __version__
+from outlit_core.client import (
     ClientConfig,
     OutlitAuthError,
     OutlitClient,
@@ -205,7 +205,7 @@ def test_validate_api_key_with_valid_false_is_an_auth_error(api: respx.MockRoute
 def test_async_client_from_env_with_async_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from outlit_provider.client import AsyncOutlitClient
+    from outlit_core.client import AsyncOutlitClient
 
     monkeypatch.setenv("OUTLIT_API_KEY", KEY)
     monkeypatch.delenv("OUTLIT_BASE_URL", raising=False)

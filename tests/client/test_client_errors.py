@@ -7,7 +7,7 @@ import pytest
 import respx
 from outlit_client_testlib import command_error
 
-from outlit_provider.client import (
+from outlit_core.client import (
     OutlitAPIError,
     OutlitAuthError,
     OutlitConflictError,

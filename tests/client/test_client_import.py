@@ -10,7 +10,7 @@ import sys
 def test_import_does_not_pull_airflow_dlt_or_pandas() -> None:
     code = (
         "import json, sys\n"
-        "import outlit_provider.client\n"
+        "import outlit_core.client\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'dlt', 'pandas'))\n"
         "print(json.dumps(heavy))\n"
     )
@@ -19,7 +19,7 @@ def test_import_does_not_pull_airflow_dlt_or_pandas() -> None:
 
 
 def test_public_surface_is_exported() -> None:
-    import outlit_provider.client as client
+    import outlit_core.client as client
 
     for name in client.__all__:
         assert hasattr(client, name), name

@@ -12,7 +12,7 @@ import pytest
 import respx
 from outlit_client_testlib import PUBLIC
 
-from outlit_provider.client import (
+from outlit_core.client import (
     MAX_BATCH_BYTES,
     DeliveryReport,
     IngestResult,
@@ -22,7 +22,7 @@ from outlit_provider.client import (
     OutlitValidationError,
     iter_event_batches,
 )
-from outlit_provider.client.events import prepare_event
+from outlit_core.client.events import prepare_event
 
 INGEST = f"/api/i/v1/{PUBLIC}/events"
 
@@ -512,8 +512,8 @@ def test_send_prepared_reports_each_uuid_after_a_400_and_resend(api: respx.MockR
 def test_send_prepared_does_not_check_events_again(
     api: respx.MockRouter, make_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import outlit_provider.client.events as events_module
-    import outlit_provider.client.sync as sync_module
+    import outlit_core.client.events as events_module
+    import outlit_core.client.sync as sync_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("send_prepared must not re-check prepared events")

@@ -8,7 +8,7 @@ import json
 import pytest
 import respx
 
-from outlit_provider.client import OutlitNotFoundError, OutlitValidationError
+from outlit_core.client import OutlitNotFoundError, OutlitValidationError
 
 
 def test_list_integrations_and_connected_only(api: respx.MockRouter, make_client) -> None:

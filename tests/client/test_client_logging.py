@@ -13,9 +13,9 @@ from outlit_client_testlib import KEY
 
 def test_debug_log_lines(api: respx.MockRouter, make_client, caplog: pytest.LogCaptureFixture) -> None:
     api.post("/api/tools/call").side_effect = [httpx.Response(503), httpx.Response(200, json={"views": []})]
-    caplog.set_level(logging.DEBUG, logger="outlit_provider.client")
+    caplog.set_level(logging.DEBUG, logger="outlit_core.client")
     make_client().call_tool("outlit_schema")
-    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_provider.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_core.client"]
     assert any("tool outlit_schema -> 503" in line and "(attempt 1)" in line for line in lines), lines
     assert any(
         "tool outlit_schema -> 200" in line and "(attempt 2)" in line and " ms " in line for line in lines
@@ -43,9 +43,9 @@ def test_debug_log_line_for_attempts_failing_in_transport(
         httpx.ReadTimeout("slow"),
         httpx.Response(200, json={"views": []}),
     ]
-    caplog.set_level(logging.DEBUG, logger="outlit_provider.client")
+    caplog.set_level(logging.DEBUG, logger="outlit_core.client")
     make_client().call_tool("outlit_schema")
-    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_provider.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_core.client"]
     assert any(
         "tool outlit_schema -> ReadTimeout in " in line and " ms (attempt 1)" in line for line in lines
     ), lines
@@ -59,12 +59,12 @@ def test_async_debug_log_line_for_attempts_failing_in_transport(
         httpx.ConnectError("refused"),
         httpx.Response(200, json={"views": []}),
     ]
-    caplog.set_level(logging.DEBUG, logger="outlit_provider.client")
+    caplog.set_level(logging.DEBUG, logger="outlit_core.client")
 
     async def run() -> None:
         async with make_async_client() as client:
             await client.call_tool("outlit_schema")
 
     asyncio.run(run())
-    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_provider.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_core.client"]
     assert any("tool outlit_schema -> ConnectError in " in line and "(attempt 1)" in line for line in lines)

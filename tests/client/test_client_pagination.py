@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from outlit_provider.client import OutlitAPIError
+from outlit_core.client import OutlitAPIError
 
 
 def paged(items_key: str, pages: list[list[int]]):

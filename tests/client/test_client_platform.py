@@ -9,7 +9,7 @@ import pytest
 import respx
 from outlit_client_testlib import envelope
 
-from outlit_provider.client import (
+from outlit_core.client import (
     PLATFORM_ROUTES,
     OutlitValidationError,
     platform_actions,
@@ -80,7 +80,7 @@ def test_lifecycle_post_has_no_body(api: respx.MockRouter, make_client) -> None:
 
 
 def test_writes_are_not_retried_after_500(api: respx.MockRouter, make_client) -> None:
-    from outlit_provider.client import OutlitServerError
+    from outlit_core.client import OutlitServerError
 
     route = api.post("/api/signals").respond(500, json={"error": "boom"})
     with pytest.raises(OutlitServerError):

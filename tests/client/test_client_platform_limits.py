@@ -13,7 +13,7 @@ import respx
 from outlit_client_testlib import BASE, KEY, NOW, PUBLIC
 
 import outlit_sandbox
-from outlit_provider.client import (
+from outlit_core.client import (
     AsyncOutlitClient,
     OutlitClient,
     OutlitPlanLimitError,

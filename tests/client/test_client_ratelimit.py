@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from outlit_provider.client.ratelimit import AsyncRateLimiter, RateLimiter, TokenBucket
+from outlit_core.client.ratelimit import AsyncRateLimiter, RateLimiter, TokenBucket
 
 
 class Clock:

@@ -10,7 +10,7 @@ import pytest
 import respx
 from outlit_client_testlib import NOW, command_error
 
-from outlit_provider.client import (
+from outlit_core.client import (
     OutlitAuthError,
     OutlitError,
     OutlitNotFoundError,
@@ -22,7 +22,7 @@ from outlit_provider.client import (
     OutlitValidationError,
     RetryPolicy,
 )
-from outlit_provider.client.retry import parse_rate_limit_reset, parse_reset_at, parse_retry_after
+from outlit_core.client.retry import parse_rate_limit_reset, parse_reset_at, parse_retry_after
 
 OK_PAGE = {"items": [], "pagination": {"hasMore": False, "nextCursor": None}}
 VALID = {"valid": True, "organizationId": "org_1", "createdById": None}

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from outlit_provider.client import (
+from outlit_core.client import (
     AsyncOutlitClient,
     OutlitAuthError,
     OutlitClient,
@@ -92,7 +92,7 @@ def test_query_schema_and_guard(sandbox) -> None:
 
 
 def test_server_side_errors_are_typed(sandbox) -> None:
-    from outlit_provider.client import OutlitNotFoundError
+    from outlit_core.client import OutlitNotFoundError
 
     with client_for(sandbox) as client:
         with pytest.raises(OutlitNotFoundError) as missing:
@@ -129,7 +129,7 @@ def test_retries_through_injected_faults_lose_and_duplicate_nothing() -> None:
 
 
 def test_writes_are_not_blindly_retried_after_a_500() -> None:
-    from outlit_provider.client import OutlitServerError
+    from outlit_core.client import OutlitServerError
 
     with outlit_sandbox.running(
         seed=1, customers=2, events_per_customer=1, facts_per_customer=1, fault_rate=1.0, fault_kinds=("500",)

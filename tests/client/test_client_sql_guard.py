@@ -7,7 +7,7 @@ import json
 import pytest
 import respx
 
-from outlit_provider.client import OutlitUnsafeQueryError, check_read_only_sql
+from outlit_core.client import OutlitUnsafeQueryError, check_read_only_sql
 
 SAFE = [
     "select * from customers",
@@ -130,7 +130,7 @@ def test_query_df_with_no_rows(api: respx.MockRouter, make_client) -> None:
 
 
 def test_query_limit_is_validated(api: respx.MockRouter, make_client) -> None:
-    from outlit_provider.client import OutlitValidationError
+    from outlit_core.client import OutlitValidationError
 
     with pytest.raises(OutlitValidationError, match="limit"):
         make_client().query("select 1", limit=20000)

@@ -9,7 +9,7 @@ import pytest
 import respx
 from pydantic import BaseModel
 
-from outlit_provider.client import (
+from outlit_core.client import (
     TOOLS,
     OutlitUnknownToolError,
     OutlitValidationError,

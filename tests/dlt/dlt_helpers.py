@@ -8,7 +8,7 @@ from typing import Any
 import dlt
 
 from dlt_sources.outlit import outlit_source
-from dlt_sources.outlit_pipeline import fast_file_format
+from dlt_sources.outlit.loading import fast_file_format
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("id",),

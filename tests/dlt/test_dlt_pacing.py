@@ -14,7 +14,7 @@ import pytest
 from dlt_helpers import assert_matches_sandbox, duckdb_pipeline, run
 
 from dlt_sources.outlit import helpers, outlit_source
-from outlit_provider.client import OutlitClient
+from outlit_core.client import OutlitClient
 
 source_module = importlib.import_module("dlt_sources.outlit")
 

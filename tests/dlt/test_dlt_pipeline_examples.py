@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dlt_sources import outlit_pipeline
+from dlt_sources.outlit.loading import table_counts
 
 
 def test_load_all_returns_the_warehouse_row_counts(sandbox: Any, tmp_path: Path) -> None:
@@ -61,7 +62,7 @@ def test_every_example_runs_against_the_sandbox(
     ):
         assert not info.has_failed_jobs
     pipeline = outlit_pipeline.default_pipeline()
-    counts = outlit_pipeline.table_counts(pipeline)
+    counts = table_counts(pipeline)
     assert counts["activity_events"] >= sum(len(ids) for ids in ds["timeline"].values())
     assert counts["workspace_users"] == len(ds["workspace_users"])
     assert counts["timeline"] == sum(len(ids) for ids in ds["timeline"].values())

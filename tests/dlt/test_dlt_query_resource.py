@@ -12,7 +12,7 @@ from dlt_helpers import duckdb_pipeline, rows
 
 from dlt_sources.outlit import outlit_query_resource
 from dlt_sources.outlit.query import sql_literal, substitute
-from outlit_provider.client import OutlitClient
+from outlit_core.client import OutlitClient
 
 ACTIVITY = "SELECT event_id, customer_id, occurred_at, event_name FROM activity"
 

@@ -13,7 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt_helpers import assert_matches_sandbox, assert_no_duplicate_keys, duckdb_pipeline, rows
 
 from dlt_sources.outlit import outlit_source
-from outlit_provider.client import OutlitClient, RetryPolicy
+from outlit_core.client import OutlitClient, RetryPolicy
 
 Rule = Callable[[dict[str, Any]], httpx.Response | None]
 

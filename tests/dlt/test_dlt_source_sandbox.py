@@ -22,7 +22,7 @@ from dlt_helpers import (
 )
 
 from dlt_sources.outlit import outlit_source
-from outlit_provider.client import OutlitClient
+from outlit_core.client import OutlitClient
 
 
 def _tool_calls(sb: Any) -> dict[str, int]:

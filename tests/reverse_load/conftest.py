@@ -27,7 +27,7 @@ import rl_helpers  # noqa: E402
 
 @pytest.fixture
 def client(fresh_sandbox: Any) -> Iterator[Any]:
-    from outlit_provider.client import OutlitClient
+    from outlit_core.client import OutlitClient
 
     with OutlitClient(
         api_key=fresh_sandbox.api_key, public_key=fresh_sandbox.public_key, base_url=fresh_sandbox.base_url

@@ -25,12 +25,12 @@ from rl_helpers import (
     stored,
 )
 
-from outlit_provider.client import OutlitClient
-from outlit_provider.reverse_load import run_reverse_load
+from outlit_core.client import OutlitClient
+from outlit_core.reverse_load import run_reverse_load
 
 
 def _cli(sb: Any, *args: str) -> list[str]:
-    return [sys.executable, "-m", "outlit_provider.cli", "reverse-load", *args]
+    return [sys.executable, "-m", "outlit_cli.main", "reverse-load", *args]
 
 
 def _env(sb: Any) -> dict[str, str]:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import respx
 
-from outlit_provider.client import OutlitClient, OutlitServerError
-from outlit_provider.reverse_load.delivery import deliver_batch, field_path
+from outlit_core.client import OutlitClient, OutlitServerError
+from outlit_core.reverse_load.delivery import deliver_batch, field_path
 
 BASE = "https://outlit.test"
 ROUTE = f"{BASE}/api/i/v1/pk_test/events"
@@ -95,7 +95,7 @@ def test_207_confirming_fewer_than_sent_resends_the_unconfirmed() -> None:
 
 @respx.mock
 def test_events_are_sent_as_prepared_without_a_second_check(monkeypatch) -> None:
-    import outlit_provider.client.sync as sync_module
+    import outlit_core.client.sync as sync_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("deliver_batch must not check the runner's events again")

@@ -24,8 +24,8 @@ from rl_helpers import (
     stored,
 )
 
-from outlit_provider.client import OutlitClient, RetryPolicy
-from outlit_provider.reverse_load import ReverseLoadError, run_reverse_load
+from outlit_core.client import OutlitClient, RetryPolicy
+from outlit_core.reverse_load import ReverseLoadError, run_reverse_load
 
 
 def _query(path: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -22,9 +22,9 @@ from rl_helpers import (
     stored,
 )
 
-from outlit_provider.cli import build_parser
-from outlit_provider.client import OutlitClient
-from outlit_provider.reverse_load import run_reverse_load
+from outlit_cli.main import build_parser
+from outlit_core.client import OutlitClient
+from outlit_core.reverse_load import run_reverse_load
 
 
 def _per_key(sb: Any) -> Counter[str]:

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from outlit_provider.client.events import prepare_event
-from outlit_provider.reverse_load.mapping import EVENT_TYPES, MappingError, load_mapping
-from outlit_provider.reverse_load.rows import MAX_EVENT_BYTES, RowMapper, RowRejected, event_uuid
+from outlit_core.client.events import prepare_event
+from outlit_core.reverse_load.mapping import EVENT_TYPES, MappingError, load_mapping
+from outlit_core.reverse_load.rows import MAX_EVENT_BYTES, RowMapper, RowRejected, event_uuid
 
 BILLING = {
     "name": "billing",

@@ -20,7 +20,7 @@ from rl_helpers import (
     stored,
 )
 
-from outlit_provider.reverse_load import run_reverse_load
+from outlit_core.reverse_load import run_reverse_load
 
 
 def _load_postgres(url: str, schema: str) -> None:
@@ -129,7 +129,7 @@ def test_operator_rejects_a_non_sql_connection(fresh_sandbox: Any, monkeypatch: 
 
 
 def test_operator_refuses_a_database_it_cannot_keep_a_ledger_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    from outlit_provider.reverse_load.warehouse import UnsupportedDialectError
+    from outlit_core.reverse_load.warehouse import UnsupportedDialectError
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
     class BigQueryHook:  # what get_db_hook() returns for a BigQuery connection, without the provider

@@ -24,8 +24,8 @@ from rl_helpers import (
     stored,
 )
 
-from outlit_provider.client import OutlitClient
-from outlit_provider.reverse_load import run_reverse_load
+from outlit_core.client import OutlitClient
+from outlit_core.reverse_load import run_reverse_load
 
 
 def _client(sb: Any, transport: httpx.BaseTransport) -> OutlitClient:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outlit_provider.reverse_load.warehouse import (
+from outlit_core.reverse_load.warehouse import (
     SUPPORTED_DIALECTS,
     DeadLetter,
     LedgerEntry,

@@ -10,7 +10,7 @@ import pytest
 
 import outlit_sandbox
 
-client_mod = pytest.importorskip("outlit_provider.client")
+client_mod = pytest.importorskip("outlit_core.client")
 
 SMALL = {"customers": 8, "events_per_customer": 30, "facts_per_customer": 4}
 

@@ -33,7 +33,7 @@ from .platform import resolve_platform_route
 from .retry import parse_reset_at, server_wait
 from .tools import ToolSpec, validate_tool_input
 
-log = logging.getLogger("outlit_provider.client")
+log = logging.getLogger("outlit_core.client")
 
 PROVIDERS = (
     "hubspot",

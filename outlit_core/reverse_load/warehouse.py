@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from outlit_core.client.exceptions import OutlitInputError
+
 LEDGER_TABLE = "_outlit_sync_ledger"
 REJECTED_TABLE = "_outlit_rejected"
 RUNS_TABLE = "_outlit_sync_runs"
@@ -87,7 +89,7 @@ _TYPES["mariadb"] = _TYPES["mysql"]
 SUPPORTED_DIALECTS: tuple[str, ...] = tuple(sorted(_TYPES))
 
 
-class UnsupportedDialectError(ValueError):
+class UnsupportedDialectError(OutlitInputError):
     """The source database cannot hold the bookkeeping tables this engine writes."""
 
 

@@ -15,14 +15,14 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: list[str] = [
-    "outlit_provider.commands.api",
-    "outlit_provider.commands.extract",
-    "outlit_provider.commands.reverse_load",
+    "outlit_cli.commands.api",
+    "outlit_cli.commands.extract",
+    "outlit_cli.commands.reverse_load",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from outlit_provider import __version__
+    from outlit_core import __version__
 
     parser = argparse.ArgumentParser(
         prog="outlit-etl",

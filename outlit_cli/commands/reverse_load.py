@@ -7,14 +7,14 @@ import json
 import sys
 from typing import Any
 
-from outlit_provider.commands.connection import (
+from outlit_cli.commands.connection import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_RUN_FAILED,
     add_connection_args,
     client_from_args,
 )
-from outlit_provider.commands.connection import fail as _fail_input
+from outlit_cli.commands.connection import fail as _fail_input
 
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "retries")
 
@@ -87,8 +87,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outlit_provider.client.exceptions import OutlitError
-    from outlit_provider.reverse_load import MappingError, ReverseLoadError, load_mapping, run_reverse_load
+    from outlit_core.client.exceptions import OutlitError
+    from outlit_core.reverse_load import MappingError, ReverseLoadError, load_mapping, run_reverse_load
 
     try:
         mapping = load_mapping(args.mapping)

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from outlit_provider.reverse_load.mapping import (
+from outlit_core.client.exceptions import OutlitInputError
+from outlit_core.reverse_load.mapping import (
     ENUMS,
     IDENTITY_FIELDS,
     OBJECT_WIRE_NAMES,
@@ -38,7 +39,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FLAT_OBJECTS = {"traits", "customer_traits", "form_fields"}  # Outlit takes only scalar values in these
 
 
-class RowRejected(Exception):
+class RowRejected(OutlitInputError):
     """A row that cannot become a valid event; ``field`` is the event field path that failed."""
 
     def __init__(self, reason: str, field: str | None = None) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from outlit_provider.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_connection_args, fail
+from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_connection_args, fail
 
 
 def register(subparsers: Any) -> None:
@@ -37,13 +37,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from outlit_provider.client.exceptions import OutlitError
+    from outlit_core.client.exceptions import OutlitError
 
     # dlt would otherwise look every setting up in Airflow Variables when Airflow is installed.
     os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
     import dlt
 
-    from dlt_sources.outlit_pipeline import load_all
+    from dlt_sources.outlit.loading import load_all
 
     destination: Any = args.destination
     if args.duckdb_file:

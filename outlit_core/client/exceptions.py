@@ -17,6 +17,7 @@ __all__ = [
     "OutlitConfigurationError",
     "OutlitConflictError",
     "OutlitError",
+    "OutlitInputError",
     "OutlitNotFoundError",
     "OutlitPermissionError",
     "OutlitPlanLimitError",
@@ -88,7 +89,15 @@ def _rebuild(cls: type[OutlitError], message: str, state: dict[str, Any]) -> Out
     return exc
 
 
-class OutlitConfigurationError(OutlitError, ValueError):
+class OutlitInputError(OutlitError, ValueError):
+    """An input refused before anything was sent: a bad setting, tool input, SQL, event, mapping or row.
+
+    Also a ``ValueError``, so callers that validate their own input catch it the usual way. ``details`` is a
+    list of ``{"path": [...], "message": str}`` when the refusal names fields.
+    """
+
+
+class OutlitConfigurationError(OutlitInputError):
     """The client was set up wrongly (missing key, insecure URL, bad limits); nothing was sent."""
 
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from outlit_provider.reverse_load.warehouse import DeadLetter, LedgerEntry, Warehouse
+from outlit_core.reverse_load.warehouse import DeadLetter, LedgerEntry, Warehouse
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,17 +18,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from outlit_provider.client.events import (
+from outlit_core.client.events import (
     EventRejection,
     PreparedEvent,
     envelope,
     plan_batches,
     prepare_event,
 )
-from outlit_provider.reverse_load.delivery import Delivery, deliver_batch, field_path
-from outlit_provider.reverse_load.mapping import EventMapping, load_mapping
-from outlit_provider.reverse_load.recorder import Recorder
-from outlit_provider.reverse_load.rows import (
+from outlit_core.client.exceptions import OutlitError
+from outlit_core.reverse_load.delivery import Delivery, deliver_batch, field_path
+from outlit_core.reverse_load.mapping import EventMapping, load_mapping
+from outlit_core.reverse_load.recorder import Recorder
+from outlit_core.reverse_load.rows import (
     MappedRow,
     RowMapper,
     RowRejected,
@@ -36,7 +37,7 @@ from outlit_provider.reverse_load.rows import (
     row_as_json,
     row_hash,
 )
-from outlit_provider.reverse_load.warehouse import (
+from outlit_core.reverse_load.warehouse import (
     DeadLetter,
     LedgerEntry,
     Warehouse,
@@ -45,9 +46,9 @@ from outlit_provider.reverse_load.warehouse import (
 )
 
 if TYPE_CHECKING:
-    from outlit_provider.client import OutlitClient
+    from outlit_core.client import OutlitClient
 
-log = logging.getLogger("outlit_provider.reverse_load")
+log = logging.getLogger("outlit_core.reverse_load")
 
 Mode = Literal["changed", "all"]
 # Enough requests in flight to reach the 100 requests/s limit at ~150 ms per round trip; the client's
@@ -86,7 +87,7 @@ class SyncResult:
         return asdict(self)
 
 
-class ReverseLoadError(RuntimeError):
+class ReverseLoadError(OutlitError):
     """The run stopped early; ``result`` holds the counts up to that point (already in the run log)."""
 
     def __init__(self, message: str, result: SyncResult) -> None:
@@ -149,7 +150,7 @@ def run_reverse_load(
     sync_name = event_mapping.sync_name(table)
     owns_client = client is None
     if client is None:
-        from outlit_provider.client import OutlitClient
+        from outlit_core.client import OutlitClient
 
         client = OutlitClient.from_env()
     owns_warehouse = not isinstance(source, Warehouse)

@@ -22,7 +22,7 @@ def add_connection_args(parser: argparse.ArgumentParser, *, public_key: bool = F
 
 def client_from_args(args: argparse.Namespace) -> Any:
     """An :class:`OutlitClient` from the environment, with any connection flags given taking precedence."""
-    from outlit_provider.client import OutlitClient
+    from outlit_core.client import OutlitClient
 
     names = ("public_key", "base_url", "api_key")
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None)}

@@ -3,9 +3,9 @@
 One engine shared by the Airflow operator, the dlt entry point and the CLI. It never imports Airflow.
 """
 
-from outlit_provider.reverse_load.mapping import EventMapping, MappingError, load_mapping
-from outlit_provider.reverse_load.runner import ReverseLoadError, SyncResult, run_reverse_load
-from outlit_provider.reverse_load.warehouse import (
+from outlit_core.reverse_load.mapping import EventMapping, MappingError, load_mapping
+from outlit_core.reverse_load.runner import ReverseLoadError, SyncResult, run_reverse_load
+from outlit_core.reverse_load.warehouse import (
     LEDGER_TABLE,
     REJECTED_TABLE,
     RUNS_TABLE,

@@ -78,7 +78,7 @@ def _target(customers: int) -> Iterator[Target]:
 
 
 def _client(target: Target) -> Any:
-    from outlit_provider.client import OutlitClient
+    from outlit_core.client import OutlitClient
 
     return OutlitClient(api_key=target.api_key, public_key=target.public_key, base_url=target.base_url)
 
@@ -97,7 +97,7 @@ def run(workdir: Path, customers: int) -> int:
     os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
     import dlt
 
-    from dlt_sources.outlit_pipeline import DATASET_NAME, load_all
+    from dlt_sources.outlit.loading import DATASET_NAME, load_all
 
     with _target(customers) as target:
         if target.is_sandbox and workdir.exists():
@@ -145,7 +145,7 @@ def run(workdir: Path, customers: int) -> int:
             return 0
         import duckdb
 
-        from outlit_provider.reverse_load import run_reverse_load
+        from outlit_core.reverse_load import run_reverse_load
 
         with duckdb.connect(str(db_path)) as con:
             con.execute(SCORES_SQL.format(dataset=DATASET_NAME))
@@ -170,7 +170,7 @@ def run(workdir: Path, customers: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m outlit_provider.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m outlit_cli.demo", description=__doc__)
     parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="where the DuckDB file goes")
     parser.add_argument("--customers", type=int, default=25, help="sandbox dataset size")
     args = parser.parse_args(argv)

@@ -28,7 +28,7 @@ _PUBLIC_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_\-]+$")
 
 
 def user_agent() -> str:
-    from outlit_provider import __version__
+    from outlit_core import __version__
 
     return f"outlit-connector/{__version__} httpx/{httpx.__version__}"
 

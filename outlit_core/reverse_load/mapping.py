@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from outlit_core.client.exceptions import OutlitInputError
+
 EventType = Literal["pageview", "custom", "form", "identify", "engagement", "calendar", "stage", "billing"]
 EVENT_TYPES: tuple[str, ...] = (
     "pageview",
@@ -36,7 +38,7 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-class MappingError(ValueError):
+class MappingError(OutlitInputError):
     """A mapping that cannot produce valid events; the message names the mapping field and the fix."""
 
 

@@ -143,7 +143,7 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Blocking limiter for :class:`~outlit_provider.client.OutlitClient`."""
+    """Blocking limiter for :class:`~outlit_core.client.OutlitClient`."""
 
     def __init__(self, bucket: TokenBucket, sleep: Callable[[float], None] = time.sleep) -> None:
         self.bucket = bucket
@@ -170,7 +170,7 @@ class RateLimiter:
 
 
 class AsyncRateLimiter:
-    """Awaiting limiter for :class:`~outlit_provider.client.AsyncOutlitClient`."""
+    """Awaiting limiter for :class:`~outlit_core.client.AsyncOutlitClient`."""
 
     def __init__(
         self, bucket: TokenBucket, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

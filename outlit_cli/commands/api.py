@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from outlit_provider.commands.connection import (
+from outlit_cli.commands.connection import (
     EXIT_OK,
     EXIT_RUN_FAILED,
     add_connection_args,
@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from outlit_provider.client.exceptions import OutlitError
+    from outlit_core.client.exceptions import OutlitError
 
     try:
         with client_from_args(args) as client:
@@ -72,7 +72,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_tool(args: argparse.Namespace) -> int:
-    from outlit_provider.client.exceptions import OutlitError, OutlitValidationError
+    from outlit_core.client.exceptions import OutlitError, OutlitValidationError
 
     try:
         tool_input = json.loads(args.input)
@@ -97,7 +97,7 @@ def run_tool(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from outlit_provider.client.exceptions import OutlitError, OutlitValidationError
+    from outlit_core.client.exceptions import OutlitError, OutlitValidationError
 
     try:
         with client_from_args(args) as client:

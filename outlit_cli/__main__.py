@@ -1,0 +1,3 @@
+from outlit_cli.main import main
+
+raise SystemExit(main())
