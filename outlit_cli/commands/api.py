@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from typing import Any
 
@@ -52,16 +53,21 @@ def register(subparsers: Any) -> None:
     query.set_defaults(handler=run_query)
 
 
-def run_check(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError
+# `check` answers a person at a terminal: a host that never answers must not keep it silent for minutes.
+CHECK_DEADLINE = 30.0
 
+
+def run_check(args: argparse.Namespace) -> int:
+    from outlit_core.client.exceptions import OutlitError, OutlitInputError
+
+    settings = {} if os.environ.get("OUTLIT_DEADLINE", "").strip() else {"deadline": CHECK_DEADLINE}
     try:
-        with client_from_args(args) as client:
+        with client_from_args(args, **settings) as client:
             info = client.validate_api_key()
+    except (OutlitInputError, ValueError) as exc:
+        return fail(exc)
     except OutlitError as exc:
         return fail(exc, EXIT_RUN_FAILED)
-    except ValueError as exc:
-        return fail(exc)
     summary = {"valid": True, "organization_id": info.organization_id, "grants": list(info.grants)}
     if args.json:
         print(json.dumps(summary))
@@ -72,7 +78,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_tool(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError, OutlitValidationError
+    from outlit_core.client.exceptions import OutlitError, OutlitInputError, OutlitValidationError
 
     try:
         tool_input = json.loads(args.input)
@@ -87,7 +93,7 @@ def run_tool(args: argparse.Namespace) -> int:
                     print(json.dumps(item, default=str))
             else:
                 print(json.dumps(client.call_tool(args.name, tool_input), indent=2, default=str))
-    except OutlitValidationError as exc:
+    except (OutlitInputError, OutlitValidationError) as exc:  # refused locally, or a 400 from Outlit
         return fail(exc)
     except OutlitError as exc:
         return fail(exc, EXIT_RUN_FAILED)
@@ -97,12 +103,12 @@ def run_tool(args: argparse.Namespace) -> int:
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError, OutlitValidationError
+    from outlit_core.client.exceptions import OutlitError, OutlitInputError, OutlitValidationError
 
     try:
         with client_from_args(args) as client:
             result = client.query(args.sql, limit=args.limit)
-    except OutlitValidationError as exc:
+    except (OutlitInputError, OutlitValidationError) as exc:
         return fail(exc)
     except OutlitError as exc:
         return fail(exc, EXIT_RUN_FAILED)

@@ -20,13 +20,13 @@ def add_connection_args(parser: argparse.ArgumentParser, *, public_key: bool = F
     )
 
 
-def client_from_args(args: argparse.Namespace) -> Any:
+def client_from_args(args: argparse.Namespace, **settings: Any) -> Any:
     """An :class:`OutlitClient` from the environment, with any connection flags given taking precedence."""
     from outlit_core.client import OutlitClient
 
     names = ("public_key", "base_url", "api_key")
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None)}
-    return OutlitClient.from_env(**overrides)
+    return OutlitClient.from_env(**settings, **overrides)
 
 
 def fail(exc: BaseException, code: int = EXIT_BAD_INPUT) -> int:

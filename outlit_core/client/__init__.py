@@ -4,7 +4,7 @@ Importing this package never imports Airflow or dlt.
 """
 
 from .async_ import AsyncOutlitClient
-from .config import DEFAULT_BASE_URL, ClientConfig
+from .config import ClientConfig
 from .events import (
     EVENT_TYPES,
     MAX_BATCH_BYTES,
@@ -20,15 +20,20 @@ from .events import (
 )
 from .exceptions import (
     OutlitAPIError,
+    OutlitArgumentError,
     OutlitAuthError,
     OutlitConfigurationError,
     OutlitConflictError,
     OutlitError,
+    OutlitEventError,
+    OutlitInputError,
     OutlitNotFoundError,
     OutlitPermissionError,
     OutlitPlanLimitError,
     OutlitRateLimitError,
+    OutlitResponseError,
     OutlitServerError,
+    OutlitToolInputError,
     OutlitTransportError,
     OutlitUnknownToolError,
     OutlitUnsafeQueryError,
@@ -40,6 +45,7 @@ from .ratelimit import TokenBucket
 from .retry import RetryPolicy
 from .sync import OutlitClient
 from .tools import TOOLS, ToolSpec, get_tool, tool_names, validate_tool_input
+from .urls import DEFAULT_BASE_URL
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -57,16 +63,21 @@ __all__ = [
     "EventRejection",
     "IngestResult",
     "OutlitAPIError",
+    "OutlitArgumentError",
     "OutlitAuthError",
     "OutlitClient",
     "OutlitConfigurationError",
     "OutlitConflictError",
     "OutlitError",
+    "OutlitEventError",
+    "OutlitInputError",
     "OutlitNotFoundError",
     "OutlitPermissionError",
     "OutlitPlanLimitError",
     "OutlitRateLimitError",
+    "OutlitResponseError",
     "OutlitServerError",
+    "OutlitToolInputError",
     "OutlitTransportError",
     "OutlitUnknownToolError",
     "OutlitUnsafeQueryError",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -15,14 +13,23 @@ from pydantic import SecretStr
 from .exceptions import OutlitConfigurationError
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy
+from .urls import DEFAULT_BASE_URL, check_base_url, mask_httpx_logs
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "user_agent"]
 
-DEFAULT_BASE_URL = "https://app.outlit.ai"
 ENV_API_KEY = "OUTLIT_API_KEY"
 ENV_PUBLIC_KEY = "OUTLIT_PUBLIC_KEY"
 ENV_BASE_URL = "OUTLIT_BASE_URL"
 ENV_PLATFORM_RPS = "OUTLIT_PLATFORM_RPS"
+ENV_TIMEOUT = "OUTLIT_TIMEOUT"
+ENV_MAX_RETRIES = "OUTLIT_MAX_RETRIES"
+ENV_DEADLINE = "OUTLIT_DEADLINE"
+# One call (its attempts, retries and waits together) ends within this many seconds by default.
+DEFAULT_DEADLINE = 120.0
+# A decoded answer larger than this is refused (a compressed body may inflate a thousandfold).
+DEFAULT_MAX_RESPONSE_BYTES = 50_000_000
+# iter_pages stops with an error after this many pages (10 million items at 1000 a page).
+DEFAULT_MAX_PAGES = 10_000
 
 _PUBLIC_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_\-]+$")
 
@@ -31,15 +38,6 @@ def user_agent() -> str:
     from outlit_core import __version__
 
     return f"outlit-connector/{__version__} httpx/{httpx.__version__}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, repr=False)
@@ -56,6 +54,17 @@ class ClientConfig:
     #: pace platform requests (tools, integrations, actions) client-wide to this rate; None = by 429s only
     platform_rps: float | None = None
     user_agent: str = field(default_factory=user_agent)
+    #: seconds one call may take in all (attempts, retries and waits); None = no bound
+    deadline: float | None = DEFAULT_DEADLINE
+    #: the largest decoded answer accepted, in bytes
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: the most pages ``iter_pages`` / ``iter_tool`` follow before raising
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """Seconds one attempt may take from connecting to the last byte of the answer."""
+        return self.timeout.read
 
     def ingest_bucket(self) -> TokenBucket:
         """A new bucket for the ingest route, at ``ingest_rps``."""
@@ -83,6 +92,9 @@ class ClientConfig:
         allow_insecure_http: bool = False,
         ingest_rps: float = 100.0,
         platform_rps: float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> ClientConfig:
         key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
         if key is not None:
@@ -103,19 +115,7 @@ class ClientConfig:
                 "letters, digits, '_' or '-' (Settings -> Website Tracking in Outlit); the secret API key "
                 "(ok_...) goes in api_key"
             )
-        url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OutlitConfigurationError(
-                f"base_url {url!r} is not an http(s) URL: use e.g. {DEFAULT_BASE_URL!r}"
-            )
-        if parts.username or parts.password:
-            raise OutlitConfigurationError("base_url must not embed credentials: pass api_key instead")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
-            raise OutlitConfigurationError(
-                f"base_url {url!r} uses plain http:// to a non-loopback host, which would send the API key "
-                "unencrypted: use https://, or pass allow_insecure_http=True if you really mean it"
-            )
+        url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         if isinstance(timeout, httpx.Timeout):
             http_timeout = timeout
         else:
@@ -137,6 +137,14 @@ class ClientConfig:
             raise OutlitConfigurationError(
                 f"platform_rps must be a positive number (or None for no pacing), got {platform_rps!r}"
             )
+        for name, value in (("deadline", deadline), ("max_response_bytes", max_response_bytes)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
+                raise OutlitConfigurationError(f"{name} must be a positive number, got {value!r}")
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+            raise OutlitConfigurationError(f"max_pages must be a whole number >= 1, got {max_pages!r}")
+        mask_httpx_logs()
         return cls(
             api_key=key,
             public_key=public_key,
@@ -146,24 +154,33 @@ class ClientConfig:
             ingest_rps=float(ingest_rps),
             allow_insecure_http=allow_insecure_http,
             platform_rps=float(platform_rps) if platform_rps is not None else None,
+            deadline=float(deadline) if deadline is not None else None,
+            max_response_bytes=int(max_response_bytes),
+            max_pages=max_pages,
         )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ClientConfig:
-        """Read OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY, OUTLIT_BASE_URL and OUTLIT_PLATFORM_RPS; keyword
-        arguments win over them."""
+        """Read OUTLIT_API_KEY, OUTLIT_PUBLIC_KEY, OUTLIT_BASE_URL, OUTLIT_PLATFORM_RPS, OUTLIT_TIMEOUT,
+        OUTLIT_MAX_RETRIES and OUTLIT_DEADLINE; keyword arguments win over them."""
         env = os.environ if environ is None else environ
         overrides.setdefault("api_key", env.get(ENV_API_KEY) or None)
         overrides.setdefault("public_key", env.get(ENV_PUBLIC_KEY) or None)
         overrides.setdefault("base_url", env.get(ENV_BASE_URL) or None)
-        if "platform_rps" not in overrides and env.get(ENV_PLATFORM_RPS, "").strip():
-            raw = env[ENV_PLATFORM_RPS].strip()
+        numbers = (
+            ("platform_rps", ENV_PLATFORM_RPS, float, "requests per second, e.g. 10"),
+            ("timeout", ENV_TIMEOUT, float, "seconds per attempt, e.g. 30"),
+            ("max_retries", ENV_MAX_RETRIES, int, "a whole number of retries, e.g. 5"),
+            ("deadline", ENV_DEADLINE, float, "seconds per call, e.g. 120"),
+        )
+        for name, variable, kind, hint in numbers:
+            raw = env.get(variable, "").strip()
+            if name in overrides or not raw:
+                continue
             try:
-                overrides["platform_rps"] = float(raw)
+                overrides[name] = kind(raw)
             except ValueError:
-                raise OutlitConfigurationError(
-                    f"{ENV_PLATFORM_RPS}={raw!r} is not a number: set requests per second, e.g. 10"
-                ) from None
+                raise OutlitConfigurationError(f"{variable}={raw!r} is not a number: set {hint}") from None
         return cls.create(**overrides)
 
     def require_api_key(self) -> str:

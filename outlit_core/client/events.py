@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .exceptions import OutlitValidationError
+from .exceptions import OutlitEventError
 
 __all__ = [
     "EVENT_TYPES",
@@ -79,6 +79,8 @@ class BatchResult:
     status_code: int | None = None
     #: indexes of events that were NOT stored and not rejected (a 400 refuses the whole request): resend them
     resend: list[int] = field(default_factory=list)
+    #: uuids Outlit reported as already stored (an ``errors[]`` entry with ``code: "duplicate"``)
+    duplicates: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,7 +98,7 @@ class IngestResult:
         return not self.rejected
 
 
-EventStatus = Literal["delivered", "rejected", "not_sent"]
+EventStatus = Literal["delivered", "duplicate", "rejected", "not_sent"]
 
 
 @dataclass(frozen=True)
@@ -106,18 +108,23 @@ class EventOutcome:
     uuid: str
     #: position of the event in the list given to ``send_prepared``
     index: int
-    #: ``delivered``: Outlit confirmed it; ``rejected``: Outlit refused it (``path``/``message`` say why);
-    #: ``not_sent``: not confirmed because the call failed first (only seen in an exception's
-    #: ``partial_result``) - send it again with the same uuid
+    #: ``delivered``: Outlit accepted it; ``duplicate``: Outlit said it already had this uuid (also done);
+    #: ``rejected``: refused (``path``/``message`` say why; ``client_side`` if refused before sending);
+    #: ``not_sent``: not confirmed because the call failed or stopped first - send it again, same uuid
     status: EventStatus
     #: the field within the event that Outlit refused (``["email"]``), empty when it did not say
     path: list[str | int] = field(default_factory=list)
     message: str | None = None
+    client_side: bool = False
 
 
 @dataclass
 class DeliveryReport:
-    """The outcome of :meth:`OutlitClient.send_prepared`: every event's fate by uuid, in input order."""
+    """The outcome of :meth:`OutlitClient.deliver` / ``send_prepared``: every event's fate by uuid.
+
+    With ``keep_delivered=False`` the delivered outcomes are counted (``accepted``) but not kept, so the
+    report of a stream of any length stays small.
+    """
 
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
     #: HTTP requests made, retries included
@@ -126,6 +133,12 @@ class DeliveryReport:
     retries: int = 0
     #: requests that resent the rest of the batch after Outlit refused some of its events
     resends: int = 0
+    #: batches started (each one request's worth of events, plus its resends)
+    batches: int = 0
+    #: events Outlit confirmed (delivered or duplicate), counted even when their outcomes are not kept
+    accepted: int = 0
+    #: True when the stop signal ended the delivery before every event was read
+    stopped: bool = False
 
     def _with(self, status: EventStatus) -> list[EventOutcome]:
         return [o for o in self.outcomes.values() if o.status == status]
@@ -142,97 +155,9 @@ class DeliveryReport:
     def not_sent(self) -> list[EventOutcome]:
         return self._with("not_sent")
 
-
-class Settlement:
-    """One batch through the drop-and-resend rounds, shared by ``send_events`` and ``send_prepared``.
-
-    After a 400 that names events Outlit stored nothing: the named events are rejected and the rest go out
-    again (same uuids). After a 207 that names events but confirms fewer of the others than were sent, the
-    unconfirmed ones also go out again: Outlit deduplicates by uuid, so a resend is safe and a loss is not.
-    Every round removes at least one named event, so the rounds end.
-    """
-
-    def __init__(self, batch: list[PreparedEvent]) -> None:
-        self.pending = batch
-        self.report = DeliveryReport(
-            outcomes={item.uuid: EventOutcome(item.uuid, item.index, "not_sent") for item in batch}
-        )
-
-    def record(self, result: BatchResult) -> int:
-        """Take one request's result; returns how many events it newly confirmed as delivered."""
-        sent, report = self.pending, self.report
-        if report.requests:
-            report.resends += 1
-        report.requests += 1 + result.retries
-        report.retries += result.retries
-        by_uuid = {item.uuid: item for item in sent}
-        named: set[str] = set()
-        for rejection in result.rejected:
-            item = by_uuid.get(str(rejection.uuid))
-            if item is None or item.uuid in named:
-                continue
-            named.add(item.uuid)
-            report.outcomes[item.uuid] = EventOutcome(
-                item.uuid, item.index, "rejected", list(rejection.path), rejection.message
-            )
-        others = [item for item in sent if item.uuid not in named]
-        if result.resend:
-            keep = set(result.resend)
-            again = [item for item in sent if item.index in keep and item.uuid not in named]
-        elif named and result.accepted < len(others):
-            again = others
-        else:
-            again = []
-        resent = {item.uuid for item in again}
-        confirmed = [item for item in others if item.uuid not in resent]
-        for item in confirmed:
-            report.outcomes[item.uuid] = EventOutcome(item.uuid, item.index, "delivered")
-        self.pending = again
-        return len(confirmed)
-
-
-def as_prepared(events: Iterable[PreparedEvent | Mapping[str, Any]]) -> list[PreparedEvent]:
-    """Events already checked (by ``prepare_event`` or ``iter_event_batches``), encoded but not re-checked.
-
-    Each needs a ``uuid`` (it is how the outcome is reported); ``index`` becomes the position in ``events``.
-    """
-    out: list[PreparedEvent] = []
-    seen: set[str] = set()
-    for index, event in enumerate(events):
-        if isinstance(event, PreparedEvent):
-            item = PreparedEvent(index=index, event=event.event, encoded=event.encoded)
-        else:
-            if not isinstance(event, Mapping):
-                raise OutlitValidationError(
-                    f"send_prepared: event {index} must be a dict, got {type(event).__name__}",
-                    details=[{"path": ["events", index], "message": "not an object"}],
-                )
-            try:
-                encoded = json.dumps(
-                    event, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-                ).encode()
-            except (TypeError, ValueError) as exc:
-                raise OutlitValidationError(
-                    f"send_prepared: event {index} is not JSON-serialisable ({exc}); "
-                    "check it with prepare_event() first",
-                    details=[{"path": ["events", index], "message": "not JSON-serialisable"}],
-                ) from None
-            item = PreparedEvent(index=index, event=dict(event), encoded=encoded)
-        event_uuid = item.event.get("uuid")
-        if not isinstance(event_uuid, str) or not event_uuid:
-            raise OutlitValidationError(
-                f"send_prepared: event {index} has no uuid; prepare events with prepare_event() or "
-                "iter_event_batches(), which give every event one",
-                details=[{"path": ["events", index, "uuid"], "message": "missing"}],
-            )
-        if event_uuid in seen:
-            raise OutlitValidationError(
-                f"send_prepared: event {index} repeats uuid {event_uuid}; send each event once",
-                details=[{"path": ["events", index, "uuid"], "message": "duplicate"}],
-            )
-        seen.add(event_uuid)
-        out.append(item)
-    return out
+    @property
+    def duplicates(self) -> list[EventOutcome]:
+        return self._with("duplicate")
 
 
 @dataclass(frozen=True)
@@ -349,7 +274,7 @@ def envelope(
 ) -> dict[str, Any]:
     """The batch fields sent around ``events``; checked once per call."""
     if source not in SOURCES:
-        raise OutlitValidationError(
+        raise OutlitEventError(
             f"source must be one of {', '.join(SOURCES)}; got {source!r}",
             details=[{"path": ["source"], "message": "invalid source"}],
         )
@@ -358,7 +283,7 @@ def envelope(
         if value is None:
             continue
         if not isinstance(value, Mapping):
-            raise OutlitValidationError(
+            raise OutlitEventError(
                 f"{name} must be a mapping, got {type(value).__name__}",
                 details=[{"path": [name], "message": "not an object"}],
             )
@@ -418,7 +343,7 @@ def iter_event_batches(
 ) -> Iterator[list[dict[str, Any]]]:
     """Checked events (each with a ``uuid``) in lists that each fit one ingest request.
 
-    Raises :class:`OutlitValidationError` on the first invalid or oversized event; ``send_events`` instead
+    Raises :class:`OutlitEventError` on the first invalid or oversized event; ``send_events`` instead
     reports those as rejections and carries on.
     """
     env = envelope(source, user_identity, customer_identity)
@@ -437,9 +362,9 @@ def iter_event_batches(
         yield [item.event for item in batch]
 
 
-def rejection_error(rejection: EventRejection) -> OutlitValidationError:
+def rejection_error(rejection: EventRejection) -> OutlitEventError:
     where = ".".join(str(p) for p in ["events", rejection.index, *rejection.path])
-    return OutlitValidationError(
+    return OutlitEventError(
         f"event {rejection.index} is invalid: {where}: {rejection.message}",
         details=[{"path": ["events", rejection.index, *rejection.path], "message": rejection.message}],
         code="invalid_event",

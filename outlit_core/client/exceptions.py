@@ -13,16 +13,20 @@ from typing import Any
 
 __all__ = [
     "OutlitAPIError",
+    "OutlitArgumentError",
     "OutlitAuthError",
     "OutlitConfigurationError",
     "OutlitConflictError",
     "OutlitError",
+    "OutlitEventError",
     "OutlitInputError",
     "OutlitNotFoundError",
     "OutlitPermissionError",
     "OutlitPlanLimitError",
     "OutlitRateLimitError",
+    "OutlitResponseError",
     "OutlitServerError",
+    "OutlitToolInputError",
     "OutlitTransportError",
     "OutlitUnknownToolError",
     "OutlitUnsafeQueryError",
@@ -57,6 +61,8 @@ class OutlitError(Exception):
         #: True when the request may have taken effect although it failed (timeout after sending, 5xx):
         #: writes are then not retried unless the caller opted in
         self.ambiguous = ambiguous
+        #: the URL contacted (public key masked), when a request was made
+        self.url: str | None = None
         #: set by ``send_events`` (an ``IngestResult``) and ``send_prepared`` (a ``DeliveryReport``) when they
         #: fail part way: what Outlit had already confirmed before this error, so a caller can record it
         self.partial_result: Any = None
@@ -70,6 +76,11 @@ class OutlitError(Exception):
         if self.request_id:
             extras.append(f"request_id={self.request_id}")
         return f"{self.message} ({', '.join(extras)})" if extras else self.message
+
+    def extend(self, text: str) -> None:
+        """Add ``text`` to the message (e.g. how many attempts were made before giving up)."""
+        self.message = f"{self.message}{text}"
+        self.args = (self.message,)
 
     def __repr__(self) -> str:
         return (
@@ -99,6 +110,30 @@ class OutlitInputError(OutlitError, ValueError):
 
 class OutlitConfigurationError(OutlitInputError):
     """The client was set up wrongly (missing key, insecure URL, bad limits); nothing was sent."""
+
+
+class OutlitToolInputError(OutlitInputError):
+    """A tool name or tool input the client refused before sending; ``details`` names the fields."""
+
+
+class OutlitUnknownToolError(OutlitToolInputError):
+    """The tool name is not one of the public Outlit tools; ``suggestions`` holds the nearest names."""
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.suggestions = suggestions or []
+
+
+class OutlitUnsafeQueryError(OutlitInputError):
+    """The SQL for ``outlit_query`` is not one read-only SELECT over the analytics views; it was not sent."""
+
+
+class OutlitEventError(OutlitInputError):
+    """An ingest event or batch setting the client refused before sending (``details`` names the field)."""
+
+
+class OutlitArgumentError(OutlitInputError):
+    """Another argument of a client method is wrong (provider, platform action, session id, ...)."""
 
 
 class OutlitTransportError(OutlitError):
@@ -135,22 +170,15 @@ class OutlitConflictError(OutlitAPIError):
 
 
 class OutlitValidationError(OutlitAPIError):
-    """400 from Outlit, or an input the client refused before sending.
-
-    ``details`` is a list of ``{"path": [...], "message": str}``, one per problem.
+    """400/422 from Outlit: it refused the request. ``details`` is a list of ``{"path": [...], "message":
+    str}``, one per problem. (Refusals made by the client before sending are :class:`OutlitInputError`.)
     """
 
 
-class OutlitUnknownToolError(OutlitValidationError):
-    """The tool name is not one of the public Outlit tools; ``suggestions`` holds the nearest names."""
-
-    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.suggestions = suggestions or []
-
-
-class OutlitUnsafeQueryError(OutlitValidationError):
-    """The SQL given to ``query()`` is not a single read-only SELECT; it was not sent."""
+class OutlitResponseError(OutlitAPIError):
+    """Outlit answered with something the client cannot use: a body of the wrong shape
+    (``code="unexpected_response"``), larger than ``max_response_bytes`` (``"response_too_large"``), or
+    pagination that does not end (``"pagination_loop"``, ``"pagination_limit"``)."""
 
 
 class OutlitRateLimitError(OutlitAPIError):

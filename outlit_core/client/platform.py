@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .exceptions import OutlitValidationError
+from .exceptions import OutlitArgumentError
 
 __all__ = ["PLATFORM_ROUTES", "PlatformRoute", "platform_actions", "resolve_platform_route"]
 
@@ -77,8 +77,8 @@ def platform_actions() -> dict[str, list[str]]:
     return out
 
 
-def _invalid(message: str, path: list[Any]) -> OutlitValidationError:
-    return OutlitValidationError(
+def _invalid(message: str, path: list[Any]) -> OutlitArgumentError:
+    return OutlitArgumentError(
         message, details=[{"path": path, "message": message}], code="invalid_platform_action"
     )
 

@@ -51,6 +51,8 @@ class RetryPolicy:
     async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False, compare=False)
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+    #: the clock call deadlines are measured on
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         from .exceptions import OutlitConfigurationError

@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .exceptions import OutlitUnknownToolError, OutlitValidationError
+from .exceptions import OutlitToolInputError, OutlitUnknownToolError
 
 __all__ = [
     "TOOLS",
     "ToolSpec",
+    "check_query_sql",
     "get_tool",
     "tool_names",
     "validate_tool_input",
@@ -274,25 +275,36 @@ class SchemaInput(_Input):
     table: Literal["activity", "customers", "users", "revenue"] | None = None
 
 
-class SendNotificationInput(BaseModel):
-    # Outlit publishes no input schema for this action tool; the fields follow its documented example and
-    # unknown fields are passed through so that new notifier options keep working.
-    model_config = ConfigDict(extra="allow", frozen=True)
+def _json_size(value: Any) -> Any:
+    import json
 
-    title: Annotated[str, Field(strict=True, min_length=1, max_length=500)] | None = None
-    message: Annotated[str, Field(strict=True, min_length=1)] | None = None
-    markdown: Annotated[str, Field(strict=True, min_length=1)] | None = None
-    severity: Annotated[str, Field(strict=True, min_length=1, max_length=50)] | None = None
-    source: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
-    subject: Annotated[str, Field(strict=True, min_length=1, max_length=500)] | None = None
-    payload: dict[str, Any] | None = None
-    destinations: list[Annotated[str, Field(strict=True, min_length=1)]] | None = None
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)) > 100_000:
+        raise ValueError("the serialized payload must be 100,000 characters or fewer")
+    return value
 
-    @model_validator(mode="after")
-    def _has_body(self) -> SendNotificationInput:
-        if not (self.title or self.message or self.markdown):
-            raise ValueError("a notification needs at least one of title, message or markdown")
-        return self
+
+# official/tool-contracts.ts: destinationIds are NotificationDestination uuids (any version 1-8, or the nil
+# and max uuids), 1 to 10 of them.
+_UUID = (
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+    r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"
+)
+
+
+class SendNotificationInput(_Input):
+    """The input contract of Outlit's own ``@outlit/tools`` (official/tool-contracts.ts)."""
+
+    title: Annotated[str, Field(strict=True, min_length=1, max_length=160)]
+    markdown: Annotated[str, Field(strict=True, min_length=1, max_length=100_000)] | None = None
+    payload: Annotated[Any, BeforeValidator(_json_size)] = None
+    message: Annotated[str, Field(strict=True, min_length=1, max_length=1200)] | None = None
+    severity: Literal["low", "medium", "high"] | None = None
+    source: Annotated[str, Field(strict=True, min_length=1, max_length=120)] | None = None
+    subject: Annotated[str, Field(strict=True, min_length=1, max_length=240)] | None = None
+    destinationIds: (
+        Annotated[list[Annotated[str, Field(strict=True, pattern=_UUID)]], Field(min_length=1, max_length=10)]
+        | None
+    ) = None
 
 
 def _check_order(start: str | None, end: str | None, start_name: str, end_name: str) -> None:
@@ -413,7 +425,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _format_errors(spec: ToolSpec, exc: ValidationError) -> OutlitValidationError:
+def _format_errors(spec: ToolSpec, exc: ValidationError) -> OutlitToolInputError:
     details: list[dict[str, Any]] = []
     lines: list[str] = []
     allowed = spec.fields
@@ -436,7 +448,7 @@ def _format_errors(spec: ToolSpec, exc: ValidationError) -> OutlitValidationErro
                 msg += f" (got {_short(err.get('input'))})"
         details.append({"path": path, "message": msg})
         lines.append(f"{field_name}: {msg}" if err["loc"] else msg)
-    return OutlitValidationError(
+    return OutlitToolInputError(
         f"invalid input for {spec.name}: " + "; ".join(lines), details=details, code="invalid_tool_input"
     )
 
@@ -451,7 +463,7 @@ def validate_tool_input(
     if isinstance(data, BaseModel):
         data = data.model_dump(exclude_unset=True)
     if not isinstance(data, Mapping):
-        raise OutlitValidationError(
+        raise OutlitToolInputError(
             f"input for {name} must be a mapping of field names to values, got {type(data).__name__}",
             details=[{"path": [], "message": "not an object"}],
         )
@@ -459,4 +471,14 @@ def validate_tool_input(
         model = spec.input_model.model_validate(dict(data))
     except ValidationError as exc:
         raise _format_errors(spec, exc) from None
-    return spec, model.model_dump(mode="json", exclude_unset=True)
+    payload = model.model_dump(mode="json", exclude_unset=True)
+    if spec.name == "outlit_query":
+        check_query_sql(payload["sql"])
+    return spec, payload
+
+
+def check_query_sql(sql: Any) -> None:
+    """The read-only guard for ``outlit_query``'s SQL (sqlglot is imported on first use, ~0.3 s)."""
+    from .sql_guard import check_read_only_sql
+
+    check_read_only_sql(sql)

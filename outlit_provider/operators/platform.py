@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from outlit_core.client.exceptions import OutlitValidationError
+from outlit_core.client.exceptions import OutlitInputError
 from outlit_core.client.platform import resolve_platform_route
 from outlit_provider.operators._templating import is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
@@ -63,7 +63,7 @@ class OutlitPlatformActionOperator(OutlitBaseOperator):
 
                 if (self.resource, self.action) not in PLATFORM_ROUTES:
                     resolve_platform_route(self.resource, self.action)
-        except OutlitValidationError as exc:
+        except OutlitInputError as exc:
             raise ValueError(f"{self.task_id}: {exc.message}") from None
 
     def execute(self, context: Context) -> Any:

@@ -12,6 +12,7 @@ from outlit_core.client import (
     OutlitAuthError,
     OutlitConflictError,
     OutlitError,
+    OutlitInputError,
     OutlitNotFoundError,
     OutlitPermissionError,
     OutlitPlanLimitError,
@@ -39,8 +40,10 @@ def test_hierarchy() -> None:
     assert issubclass(OutlitTransportError, OutlitError) and not issubclass(
         OutlitTransportError, OutlitAPIError
     )
-    assert issubclass(OutlitUnknownToolError, OutlitValidationError)
-    assert issubclass(OutlitUnsafeQueryError, OutlitValidationError)
+    # refusals made before sending are input errors (also ValueErrors), not answers from Outlit
+    for cls in (OutlitUnknownToolError, OutlitUnsafeQueryError):
+        assert issubclass(cls, OutlitInputError) and issubclass(cls, ValueError)
+        assert not issubclass(cls, OutlitValidationError)
 
 
 def test_tool_400_keeps_field_details(api: respx.MockRouter, make_client) -> None:

@@ -19,6 +19,7 @@ from outlit_core.client import (
     OutlitPermissionError,
     OutlitServerError,
     OutlitTransportError,
+    OutlitEventError,
     OutlitValidationError,
     iter_event_batches,
 )
@@ -177,7 +178,7 @@ def test_batch_boundary_is_exact() -> None:
 
 
 def test_iter_event_batches_raises_on_invalid_event() -> None:
-    with pytest.raises(OutlitValidationError, match=r"events\.1\.type"):
+    with pytest.raises(OutlitEventError, match=r"events\.1\.type"):
         list(iter_event_batches([ev(0), {"type": "nope", "url": "u", "path": "/"}]))
 
 
@@ -334,7 +335,7 @@ def test_send_batch_is_one_request_and_reports_resend(api: respx.MockRouter, mak
 
 
 def test_send_batch_refuses_oversized_input(api: respx.MockRouter, make_client) -> None:
-    with pytest.raises(OutlitValidationError, match="send_events"):
+    with pytest.raises(OutlitEventError, match="send_events"):
         make_client().send_batch([ev(i) for i in range(101)])
     assert not api.calls
 
@@ -347,7 +348,7 @@ def test_event_bigger_than_a_request_is_rejected_not_sent(api: respx.MockRouter,
 
 
 def test_invalid_source_is_refused(make_client) -> None:
-    with pytest.raises(OutlitValidationError, match="source"):
+    with pytest.raises(OutlitEventError, match="source"):
         make_client().send_events([ev()], source="browser")
 
 
@@ -560,7 +561,7 @@ def test_send_prepared_failure_reports_not_sent(api: respx.MockRouter, make_clie
     ],
 )
 def test_send_prepared_refuses_unprepared_input(api: respx.MockRouter, make_client, events, match) -> None:
-    with pytest.raises(OutlitValidationError, match=match):
+    with pytest.raises(OutlitEventError, match=match):
         make_client().send_prepared(events)
     assert not api.calls
 

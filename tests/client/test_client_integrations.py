@@ -8,7 +8,7 @@ import json
 import pytest
 import respx
 
-from outlit_core.client import OutlitNotFoundError, OutlitValidationError
+from outlit_core.client import OutlitArgumentError, OutlitNotFoundError
 
 
 def test_list_integrations_and_connected_only(api: respx.MockRouter, make_client) -> None:
@@ -88,7 +88,7 @@ def test_setup_step(api: respx.MockRouter, make_client) -> None:
     ],
 )
 def test_bad_arguments_are_refused_before_sending(api: respx.MockRouter, make_client, call, match) -> None:
-    with pytest.raises(OutlitValidationError, match=match):
+    with pytest.raises(OutlitArgumentError, match=match):
         call(make_client())
     assert not api.calls
 

@@ -11,7 +11,7 @@ from outlit_client_testlib import envelope
 
 from outlit_core.client import (
     PLATFORM_ROUTES,
-    OutlitValidationError,
+    OutlitArgumentError,
     platform_actions,
     resolve_platform_route,
 )
@@ -55,7 +55,7 @@ def test_resources_and_actions() -> None:
     ],
 )
 def test_invalid_calls_are_refused_with_the_fix(args, match) -> None:
-    with pytest.raises(OutlitValidationError, match=match):
+    with pytest.raises(OutlitArgumentError, match=match):
         resolve_platform_route(*args)
 
 

@@ -34,9 +34,9 @@ UNSAFE = [
     ("alter table customers add column x int", "ALTER"),
     ("copy customers to '/tmp/x.csv'", "COPY"),
     ("pragma database_list", "PRAGMA"),
-    ("attach 'other.db' as other", "ATTACH"),
+    ("attach 'other.db' as other", "not a SELECT"),
     ("set threads = 1", "SET"),
-    ("install httpfs", "INSTALL"),
+    ("install httpfs", "not a SELECT"),
     ("load httpfs", "not a SELECT"),
     ("describe customers", "DESCRIBE"),
     ("select * into backup from customers", "INTO"),
@@ -113,7 +113,7 @@ def test_query_df_returns_a_dataframe(api: respx.MockRouter, make_client) -> Non
             "metadata": {"rowsReturned": 2, "executionTimeMs": 1, "truncated": False},
         },
     )
-    frame = make_client().query_df("select a, b from t")
+    frame = make_client().query_df("select a, b from customers")
     assert list(frame.columns) == ["a", "b"] and len(frame) == 2
 
 
@@ -130,8 +130,8 @@ def test_query_df_with_no_rows(api: respx.MockRouter, make_client) -> None:
 
 
 def test_query_limit_is_validated(api: respx.MockRouter, make_client) -> None:
-    from outlit_core.client import OutlitValidationError
+    from outlit_core.client import OutlitToolInputError
 
-    with pytest.raises(OutlitValidationError, match="limit"):
+    with pytest.raises(OutlitToolInputError, match="limit"):
         make_client().query("select 1", limit=20000)
     assert not api.calls

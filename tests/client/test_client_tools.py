@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from outlit_core.client import (
     TOOLS,
     OutlitUnknownToolError,
-    OutlitValidationError,
+    OutlitToolInputError,
     get_tool,
     validate_tool_input,
 )
@@ -57,7 +58,7 @@ def test_every_enum_in_the_contracts_is_enforced() -> None:
             if "sourceType" in schema.get("required", []) and field != "sourceType":
                 base["sourceType"] = "CALL"
             validate_tool_input(name, {**base, field: good})
-            with pytest.raises(OutlitValidationError) as info:
+            with pytest.raises(OutlitToolInputError) as info:
                 validate_tool_input(name, {**base, field: bad})
             assert field in str(info.value) and str(values[0]) in str(info.value)
             checked += 1
@@ -121,7 +122,7 @@ def test_unknown_tool_is_refused_before_any_request(api: respx.MockRouter, make_
     ],
 )
 def test_bad_input_names_field_value_and_allowed(tool, data, field, hint) -> None:
-    with pytest.raises(OutlitValidationError) as info:
+    with pytest.raises(OutlitToolInputError) as info:
         validate_tool_input(tool, data)
     text = str(info.value)
     assert field in text and hint in text, text
@@ -141,14 +142,14 @@ def test_bad_input_names_field_value_and_allowed(tool, data, field, hint) -> Non
 )
 def test_booleans_are_strict(tool, data, field) -> None:
     # pydantic's lax mode would send True; the contract (and the sandbox) refuse anything but a JSON bool.
-    with pytest.raises(OutlitValidationError) as info:
+    with pytest.raises(OutlitToolInputError) as info:
         validate_tool_input(tool, data)
     assert field in str(info.value)
     assert validate_tool_input(tool, {**data, field: True})[1][field] is True
 
 
 def test_timeframe_and_dates_are_exclusive() -> None:
-    with pytest.raises(OutlitValidationError, match="either timeframe or startDate/endDate"):
+    with pytest.raises(OutlitToolInputError, match="either timeframe or startDate/endDate"):
         validate_tool_input(
             "outlit_get_timeline", {"customer": "a", "timeframe": "7d", "endDate": "2025-01-01T00:00:00Z"}
         )
@@ -160,7 +161,7 @@ def test_timeframe_and_dates_are_exclusive() -> None:
 
 
 def test_window_order_is_checked() -> None:
-    with pytest.raises(OutlitValidationError, match="after"):
+    with pytest.raises(OutlitToolInputError, match="after"):
         validate_tool_input(
             "outlit_list_sources", {"after": "2025-02-01T00:00:00Z", "before": "2025-01-01T00:00:00Z"}
         )
@@ -180,7 +181,7 @@ def test_datetimes_and_offsets_are_sent_as_utc_z() -> None:
         "outlit_list_facts", {"customer": "a", "after": "2025-01-01T00:00:00.123Z"}
     )
     assert payload["after"] == "2025-01-01T00:00:00.123Z"
-    with pytest.raises(OutlitValidationError, match="timezone"):
+    with pytest.raises(OutlitToolInputError, match="timezone"):
         validate_tool_input("outlit_list_facts", {"customer": "a", "after": datetime(2025, 1, 1)})
 
 
@@ -201,16 +202,36 @@ def test_input_may_be_a_pydantic_model() -> None:
     assert payload == {"customer": "acme.com"}
 
 
-def test_send_notification_needs_a_body_and_passes_unknown_fields() -> None:
-    with pytest.raises(OutlitValidationError, match="title, message or markdown"):
-        validate_tool_input("outlit_send_notification", {"severity": "high"})
-    _, payload = validate_tool_input("outlit_send_notification", {"markdown": "*hi*", "channelHint": "ops"})
-    assert payload == {"markdown": "*hi*", "channelHint": "ops"}
+DEST = "3f2b8c1e-5d4a-4b6f-9a7e-1c2d3e4f5a6b"
+
+
+def test_send_notification_follows_the_official_contract() -> None:
+    # official/tool-contracts.ts: title required (1-160), markdown up to 100,000 characters,
+    # destinationIds 1-10 uuids, severity low|medium|high, no other fields.
+    _, payload = validate_tool_input(
+        "outlit_send_notification",
+        {"title": "Churn risk", "markdown": "x" * 100_000, "destinationIds": [DEST] * 10, "severity": "high"},
+    )
+    assert len(payload["markdown"]) == 100_000 and len(payload["destinationIds"]) == 10
+    refused = [
+        ({"markdown": "*hi*"}, "title: is required"),
+        ({"title": "t", "markdown": "x" * 100_001}, "markdown"),
+        ({"title": "t", "destinationIds": []}, "destinationIds"),
+        ({"title": "t", "destinationIds": [DEST] * 11}, "destinationIds"),
+        ({"title": "t", "destinationIds": ["slack-ops"]}, "destinationIds.0"),
+        ({"title": "t", "destinations": [DEST]}, "Did you mean 'destinationIds'"),
+        ({"title": "t", "severity": "critical"}, "severity"),
+        ({"title": "x" * 161}, "title"),
+        ({"title": "t", "payload": {"blob": "x" * 100_001}}, "100,000 characters"),
+    ]
+    for tool_input, fragment in refused:
+        with pytest.raises(OutlitToolInputError, match=re.escape(fragment)):
+            validate_tool_input("outlit_send_notification", tool_input)
     assert not TOOLS["outlit_send_notification"].read_only
 
 
 def test_non_mapping_input_is_refused() -> None:
-    with pytest.raises(OutlitValidationError, match="mapping"):
+    with pytest.raises(OutlitToolInputError, match="mapping"):
         validate_tool_input("outlit_schema", ["customers"])  # type: ignore[arg-type]
 
 
