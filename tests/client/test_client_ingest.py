@@ -16,10 +16,10 @@ from outlit_core.client import (
     MAX_BATCH_BYTES,
     DeliveryReport,
     IngestResult,
+    OutlitEventError,
     OutlitPermissionError,
     OutlitServerError,
     OutlitTransportError,
-    OutlitEventError,
     OutlitValidationError,
     iter_event_batches,
 )

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from outlit_core.client import (
     TOOLS,
-    OutlitUnknownToolError,
     OutlitToolInputError,
+    OutlitUnknownToolError,
     get_tool,
     validate_tool_input,
 )
