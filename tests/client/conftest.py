@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,3 +64,34 @@ def make_async_client(policy: RetryPolicy) -> Callable[..., AsyncOutlitClient]:
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         yield router
+
+
+class _AsyncAsSync:
+    """Runs each method of an :class:`AsyncOutlitClient` to completion, so a test written against the
+    blocking client checks the async one too (a fresh client and event loop per call)."""
+
+    def __init__(self, build: Callable[[], AsyncOutlitClient]) -> None:
+        self._build = build
+        self._probe = build()  # for plain attributes (config, limiters)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._probe, name)
+        if not callable(value) or not asyncio.iscoroutinefunction(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def run() -> Any:
+                async with self._build() as client:
+                    return await getattr(client, name)(*args, **kwargs)
+
+            return asyncio.run(run())
+
+        return call
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_any_client(request: pytest.FixtureRequest, make_client, make_async_client) -> Callable[..., Any]:
+    """``make_client`` for the blocking client and, in a second run, for the async one."""
+    if request.param == "sync":
+        return make_client
+    return lambda **kwargs: _AsyncAsSync(lambda: make_async_client(**kwargs))

@@ -25,6 +25,12 @@ from outlit_core.client import (
 )
 
 
+@pytest.fixture
+def make_client(make_any_client):
+    """Every test here runs against both clients (they share one request flow, which this checks)."""
+    return make_any_client
+
+
 def test_hierarchy() -> None:
     for cls in (
         OutlitAuthError,

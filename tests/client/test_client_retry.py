@@ -28,6 +28,12 @@ OK_PAGE = {"items": [], "pagination": {"hasMore": False, "nextCursor": None}}
 VALID = {"valid": True, "organizationId": "org_1", "createdById": None}
 
 
+@pytest.fixture
+def make_client(make_any_client):
+    """Every test here runs against both clients (they share one request flow, which this checks)."""
+    return make_any_client
+
+
 def tool_route(api: respx.MockRouter) -> respx.Route:
     return api.post("/api/tools/call")
 
