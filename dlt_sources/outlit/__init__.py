@@ -25,6 +25,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
 from outlit_core.client import OutlitClient
+from outlit_core.client.urls import check_base_url
 
 from .concurrency import Done, Failed, Page, fan_out
 from .cursors import (
@@ -146,9 +147,7 @@ def outlit_source(
                 "api_key is empty: set SOURCES__OUTLIT__API_KEY, or api_key under [sources.outlit] in "
                 ".dlt/secrets.toml"
             )
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {base_url!r}")
-        key, url = api_key.strip(), base_url.rstrip("/")
+        key, url = api_key.strip(), check_base_url(base_url, allow_insecure_http=allow_insecure_http)
 
         def build() -> OutlitClient:
             return OutlitClient(

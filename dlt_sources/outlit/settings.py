@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from dlt.common.schema.typing import TTableSchemaColumns
 
-DEFAULT_BASE_URL = "https://app.outlit.ai"
+from outlit_core.client.urls import DEFAULT_BASE_URL as DEFAULT_BASE_URL  # one home: the client's
 
 # Late-arriving activity is re-read this far behind each customer's cursor; merge on `id` absorbs the overlap.
 DEFAULT_LOOKBACK = timedelta(hours=24)

@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-
-def parse_timestamp(value: Any, *, field: str) -> datetime:
-    """An aware UTC datetime from an ISO string, a date or a datetime; naive values are taken as UTC."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(
-                f"{field}={value!r} is not an ISO-8601 timestamp; use e.g. '2026-01-01' or "
-                "'2026-01-01T00:00:00Z'"
-            ) from None
-    else:
-        raise ValueError(
-            f"{field} must be an ISO-8601 string, a date or a datetime, got {type(value).__name__}"
-        )
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+from outlit_core.parsing import parse_timestamp as parse_timestamp  # one home, shared with Airflow
 
 
 def format_timestamp(value: datetime) -> str:

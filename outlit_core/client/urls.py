@@ -45,7 +45,7 @@ def check_base_url(url: str | None, *, allow_insecure_http: bool = False, name: 
         host = None
     if parts.scheme not in ("http", "https") or not host:
         raise OutlitConfigurationError(
-            f"{name} {text!r} is not an http(s) URL: use e.g. {DEFAULT_BASE_URL!r}"
+            f"{name} must be an http(s) URL such as {DEFAULT_BASE_URL!r}; {text!r} is not an http(s) URL"
         )
     if parts.username or parts.password:
         raise OutlitConfigurationError(f"{name} must not embed credentials: pass api_key instead")

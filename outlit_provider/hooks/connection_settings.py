@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from outlit_core.client.exceptions import OutlitInputError
+from outlit_core.client.exceptions import OutlitConfigurationError, OutlitInputError
+from outlit_core.client.urls import base_url_for_host, check_base_url
 
 KNOWN_EXTRAS = ("public_key", "base_url", "timeout", "max_retries", "allow_insecure_http")
 
@@ -118,19 +118,12 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
     if base_url is None and host:
         # URI form convenience: outlit://:KEY@app.outlit.ai -> https://app.outlit.ai; a loopback host
         # (a local sandbox) gets plain http, which the client allows only there.
-        bare = host.strip("[]")
-        scheme = "http" if bare in ("127.0.0.1", "localhost", "::1") else "https"
-        port = getattr(conn, "port", None)
-        netloc = f"[{bare}]" if ":" in bare else bare  # an IPv6 literal needs brackets in a URL
-        base_url = f"{scheme}://{netloc}" + (f":{port}" if port else "")
+        base_url = base_url_for_host(host, getattr(conn, "port", None))
     if base_url is not None:
-        base_url = str(base_url).rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise OutlitConnectionError(
-                f"Airflow connection {conn_id!r}: extra 'base_url'={base_url!r} is not an http(s) URL; "
-                "use e.g. 'https://app.outlit.ai' or leave it empty."
-            )
+        try:  # the form only: the plain-http rule is applied by the client with allow_insecure_http
+            base_url = check_base_url(str(base_url), allow_insecure_http=True)
+        except OutlitConfigurationError as exc:
+            raise OutlitConnectionError(f"Airflow connection {conn_id!r}: extra {exc}") from None
 
     return ConnectionSettings(
         api_key=api_key,
