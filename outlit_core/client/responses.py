@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import httpx
@@ -207,7 +208,8 @@ def json_object(label: str, data: Any) -> dict[str, Any]:
 
 def object_list(label: str, data: Any, key: str) -> list[dict[str, Any]]:
     items = json_object(label, data).get(key)
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+    # map() keeps the per-item check in C: a 1000-item page costs microseconds, not a Python loop
+    if not isinstance(items, list) or not all(map(isinstance, items, repeat(dict))):
         raise unexpected(label, f"{key!r} must be a list of objects, got {_kind(items)}")
     return items
 
