@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from . import calls, responses
 from .base import ClientBase, to_dataframe
 from .config import ClientConfig
-from .delivery import Delivery, Intake, as_prepared, batch_result, check_one_request
-from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, encode_body, envelope
+from .delivery import Delivery, Intake, as_prepared, check_one_request, one_batch
+from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, envelope
 from .exceptions import OutlitArgumentError, OutlitError
 from .flow import Flow, Pager, Send, Sleep
 from .models import ApiKeyInfo, QueryResult
@@ -262,13 +262,4 @@ class AsyncOutlitClient(ClientBase):
         customer_identity: Mapping[str, Any] | None = None,
     ) -> BatchResult:
         env = envelope(source, user_identity, customer_identity)
-        intake = Intake(events, env, source)
-        prepared = list(intake.prepared())
-        check_one_request(env, prepared, "send_batch")
-        if not prepared:
-            return BatchResult(rejected=intake.rejected)
-        call = calls.ingest(self.config.require_public_key(), encode_body(env, prepared), len(prepared))
-        outcome = await self._run(self._core.request(self._http, call))
-        result = batch_result(self._core.redactor, outcome, prepared)
-        result.rejected = sorted(intake.rejected + result.rejected, key=lambda r: r.index)
-        return result
+        return await self._run(one_batch(self._core, self._http, events, env))

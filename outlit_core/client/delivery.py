@@ -322,3 +322,20 @@ def batch_result(redactor: Redactor, outcome: Outcome, batch: list[PreparedEvent
         else len(batch) - len(seen)
     )
     return result
+
+
+def one_batch(
+    core: Core, http: httpx.Client | httpx.AsyncClient, events: list[Mapping[str, Any]], env: dict[str, Any]
+) -> Flow[BatchResult]:
+    """``send_batch``: check ``events`` and send them in ONE request, with no resend round."""
+    source = env["source"]
+    intake = Intake(events, env, source)
+    prepared = list(intake.prepared())
+    check_one_request(env, prepared, "send_batch")
+    if not prepared:
+        return BatchResult(rejected=intake.rejected)
+    call = calls.ingest(core.config.require_public_key(), encode_body(env, prepared), len(prepared))
+    outcome = yield from core.request(http, call)
+    result = batch_result(core.redactor, outcome, prepared)
+    result.rejected = sorted(intake.rejected + result.rejected, key=lambda r: r.index)
+    return result

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from . import calls, responses
 from .base import ClientBase, to_dataframe
 from .config import ClientConfig
-from .delivery import Delivery, Intake, as_prepared, batch_result, check_one_request
-from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, encode_body, envelope
+from .delivery import Delivery, Intake, as_prepared, check_one_request, one_batch
+from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, envelope
 from .events import prepare_event as prepare_event
 from .exceptions import OutlitError
 from .flow import Flow, Pager, Send, Sleep
@@ -295,12 +295,4 @@ class OutlitClient(ClientBase):
         stored and ``resend`` lists the indexes to send again.
         """
         env = envelope(source, user_identity, customer_identity)
-        intake = Intake(events, env, source)
-        prepared = list(intake.prepared())
-        check_one_request(env, prepared, "send_batch")
-        if not prepared:
-            return BatchResult(rejected=intake.rejected)
-        call = calls.ingest(self.config.require_public_key(), encode_body(env, prepared), len(prepared))
-        result = batch_result(self._core.redactor, self._run(self._core.request(self._http, call)), prepared)
-        result.rejected = sorted(intake.rejected + result.rejected, key=lambda r: r.index)
-        return result
+        return self._run(one_batch(self._core, self._http, events, env))
