@@ -131,10 +131,15 @@ def test_the_client_holds_the_key_only_in_a_secret_holder(respx_mock: respx.Mock
 
 @respx.mock(base_url=BASE, assert_all_called=False)
 def test_httpx_request_lines_mask_the_public_key(
-    respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+    respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     respx_mock.post(f"/api/i/v1/{PUBLIC}/events").respond(200, json={"success": True, "processed": 1})
-    caplog.set_level(logging.INFO)  # what `outlit-etl -v` turns on
+    # what `outlit-etl -v` turns on; other test areas (Airflow's logging config) may have quieted httpx
+    httpx_logger = logging.getLogger("httpx")
+    monkeypatch.setattr(httpx_logger, "disabled", False)
+    monkeypatch.setattr(httpx_logger, "propagate", True)
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="httpx")
     with OutlitClient(KEY, public_key=PUBLIC) as client:
         client.send_events([{"type": "pageview", "url": "https://a.io", "path": "/", "email": "a@b.io"}])
     lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
