@@ -144,6 +144,7 @@ class OutlitClient:
                 # A block this call sleeps out below stays skipped until a newer one is set.
                 waited_out = bucket.block_for(cooldown)
             if delay is None:
+                error.attempts = retries + 1
                 raise error
             if cooldown and delay < cooldown:
                 waited_out = None  # this call has not sat the block out, so its next acquire waits for it

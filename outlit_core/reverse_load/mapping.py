@@ -154,6 +154,14 @@ class EventMapping(BaseModel):
         default=None,
         description="Stable name of this sync; scopes the delivery ledger. Defaults to the table name.",
     )
+    uuid_namespace: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Namespace of the event uuids; defaults to the sync name. Two sources sending the same row "
+            "under one namespace share a uuid (Outlit keeps one event); give each its own to keep both."
+        ),
+    )
     event_type: EventType
     key: list[str] = Field(min_length=1, description="Columns that together identify a source row.")
     event_name: str | None = None
