@@ -34,9 +34,7 @@ def test_reverse_load_from_a_pipeline_dataset(tmp_path: Path, client: Any, fresh
         assert con.execute("SELECT count(*) FROM crm._outlit_sync_ledger").fetchone() == (GOOD_ROWS,)
 
 
-def test_outlit_ingest_destination_sends_each_load(
-    tmp_path: Path, client: Any, fresh_sandbox: Any
-) -> None:
+def test_outlit_ingest_destination_sends_each_load(tmp_path: Path, client: Any, fresh_sandbox: Any) -> None:
     rejected: list[tuple[str, str, str]] = []
     destination = outlit_ingest(
         {"accounts": MAPPING}, client=client, on_rejected=lambda t, k, why, row: rejected.append((t, k, why))
