@@ -332,7 +332,8 @@ def load_mapping(source: EventMapping | Mapping[str, Any] | str | Path) -> Event
             else:
                 data = json.loads(text)
         except Exception as exc:  # the parser's own message says where the syntax error is
-            raise MappingError(f"mapping file {str(path)!r} could not be parsed: {exc}") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise MappingError(f"mapping file {str(path)!r} could not be parsed: {first}") from exc
         if not isinstance(data, dict):
             raise MappingError(f"mapping file {str(path)!r} must hold an object, not {type(data).__name__}")
         return _validate(data, f"mapping file {str(path)!r}")

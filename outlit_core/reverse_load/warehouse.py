@@ -214,11 +214,20 @@ class Warehouse:
         dialect = sqlglot_dialect(self.dialect)
         cols = ", ".join(exp.column(c, quoted=True).sql(dialect) for c in key_columns)
         not_null = " AND ".join(f"{exp.column(c, quoted=True).sql(dialect)} IS NOT NULL" for c in key_columns)
-        rows = self.query(
-            f"SELECT {cols} FROM ({query.strip().rstrip(';')}) outlit_src WHERE {not_null} "
-            f"GROUP BY {cols} HAVING COUNT(*) > 1"
-        )
-        return rows
+        cur = self._writer.cursor()
+        # Read-only like the main read: this runs the user's query too.
+        if self.dialect == "postgresql":
+            cur.execute("SET TRANSACTION READ ONLY")
+        elif self.dialect == "duckdb":
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            cur.execute(
+                f"SELECT {cols} FROM ({query.strip().rstrip(';')}) outlit_src WHERE {not_null} "
+                f"GROUP BY {cols} HAVING COUNT(*) > 1"
+            )
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            self._rollback(cur)  # ends the read-only transaction; nothing was written
 
     # --- bookkeeping --------------------------------------------------------------------------------
 
