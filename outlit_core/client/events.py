@@ -286,9 +286,14 @@ def _problem(
     )
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _normalize_uuid(value: Any) -> str:
     if isinstance(value, uuid_module.UUID):
         return str(value)
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # already in canonical form: parsing it again is most of this check's cost
     if not isinstance(value, str):
         raise ValueError(f"uuid must be a UUID string, got {type(value).__name__}")
     return str(uuid_module.UUID(value))

@@ -31,6 +31,7 @@ from outlit_core.reverse_load.mapping import (
     type_fields,
 )
 
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, as json.dumps uses
 # The ingest API refuses request bodies over 1 MB; an event must leave room for the envelope around it.
 MAX_EVENT_BYTES = 1_000_000 - 1_024
 # Fixed namespace so uuids are stable across machines and versions of this package.
@@ -55,8 +56,22 @@ class MappedRow:
 
 
 def row_key(mapping: EventMapping, row: Mapping[str, Any]) -> str:
-    """The row's key columns as canonical JSON, the identity of the row in the ledger."""
-    return json.dumps([_key_part(row.get(c)) for c in mapping.key], separators=(",", ":"), ensure_ascii=False)
+    """The row's key columns as canonical JSON, the identity of the row in the ledger.
+
+    Written out by hand: the same text ``json.dumps(parts, separators=(",", ":"), ensure_ascii=False)``
+    gives (the ledger's keys depend on it), at a fraction of its cost per row.
+    """
+    return "[" + ",".join(_key_json(_key_part(row.get(c))) for c in mapping.key) + "]"
+
+
+def _key_json(part: Any) -> str:
+    if isinstance(part, str):
+        return _encode_string(part)
+    if part is None:
+        return "null"
+    if part is True or part is False:
+        return "true" if part else "false"
+    return int.__repr__(part)
 
 
 def _key_part(value: Any) -> Any:

@@ -207,13 +207,9 @@ class Warehouse:
 
     def duplicate_keys(self, query: str, key_columns: Sequence[str]) -> list[tuple[Any, ...]]:
         """Key values that occur more than once in the rows of ``query`` (whose SELECT was checked)."""
-        from sqlglot import exp
-
-        from outlit_core.reverse_load.sql_check import sqlglot_dialect
-
-        dialect = sqlglot_dialect(self.dialect)
-        cols = ", ".join(exp.column(c, quoted=True).sql(dialect) for c in key_columns)
-        not_null = " AND ".join(f"{exp.column(c, quoted=True).sql(dialect)} IS NOT NULL" for c in key_columns)
+        quoted = [quote_identifier(c, self.dialect) for c in key_columns]
+        cols = ", ".join(quoted)
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in quoted)
         cur = self._writer.cursor()
         # Read-only like the main read: this runs the user's query too.
         if self.dialect == "postgresql":
@@ -497,6 +493,15 @@ class Warehouse:
         # Postgres would otherwise keep a transaction open on the bookkeeping connection between batches.
         if self.dialect == "postgresql":
             self._writer.commit()
+
+
+def quote_identifier(name: str, dialect: str) -> str:
+    """A column name quoted for ``dialect`` (it comes from the source's own column list)."""
+    if dialect in ("mysql", "mariadb"):
+        return "`" + name.replace("`", "``") + "`"
+    if dialect == "mssql":
+        return "[" + name.replace("]", "]]") + "]"
+    return '"' + name.replace('"', '""') + '"'
 
 
 def redact_url_password(text: str) -> str:
