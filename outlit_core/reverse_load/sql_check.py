@@ -22,18 +22,12 @@ _SQLGLOT_DIALECT = {
     "mariadb": "mysql",
     "mssql": "tsql",
 }
-# Statements and clauses that write, lock or change session state, wherever they appear in the tree.
-_WRITE_NODES = (
-    "Insert",
-    "Update",
-    "Delete",
-    "Merge",
-    "Create",
+# Besides sqlglot's DML and DDL classes: statements and clauses that write, lock or change session state.
+_OTHER_WRITES = (
     "Drop",
     "Alter",
     "TruncateTable",
-    "Command",
-    "Copy",
+    "Command",  # anything sqlglot could not parse into a known statement
     "Set",
     "Pragma",
     "Attach",
@@ -85,7 +79,7 @@ def check_select(sql: str, dialect: str) -> str:
     root = statements[0]
     if not isinstance(root, exp.Select | exp.Union | exp.Intersect | exp.Except | exp.Subquery):
         raise UnsafeWarehouseSQLError(f"sql= is a {root.key.upper()} statement, not a SELECT; {fix}")
-    blocked = tuple(getattr(exp, name) for name in _WRITE_NODES if hasattr(exp, name))
+    blocked = (exp.DML, exp.DDL, *(getattr(exp, name) for name in _OTHER_WRITES if hasattr(exp, name)))
     for node in root.walk():
         if isinstance(node, blocked):
             what = node.key.upper()

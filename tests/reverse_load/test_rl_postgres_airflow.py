@@ -66,6 +66,12 @@ def test_postgres_end_to_end(postgres_url: str, driver: str, client: Any, fresh_
     assert (latest["customerId"], latest["traits"]["plan"]) == ("acc_00007", "enterprise")
 
 
+def _outlit_connection(sb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = {"base_url": sb.base_url, "public_key": sb.public_key}
+    connection = {"conn_type": "outlit", "password": sb.api_key, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_OUTLIT_DEFAULT", json.dumps(connection))
+
+
 @pytest.fixture
 def sqlite_conn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "warehouse.sqlite"
@@ -82,16 +88,7 @@ def test_sql_to_outlit_operator_with_an_airflow_sqlite_connection(
 ) -> None:
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_OUTLIT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "outlit",
-                "password": fresh_sandbox.api_key,
-                "extra": {"base_url": fresh_sandbox.base_url, "public_key": fresh_sandbox.public_key},
-            }
-        ),
-    )
+    _outlit_connection(fresh_sandbox, monkeypatch)
     op = SqlToOutlitOperator(
         task_id="accounts_to_outlit",
         conn_id="warehouse",
@@ -156,16 +153,7 @@ def test_a_relative_mapping_path_is_found_next_to_the_dag(
 
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_OUTLIT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "outlit",
-                "password": fresh_sandbox.api_key,
-                "extra": {"base_url": fresh_sandbox.base_url, "public_key": fresh_sandbox.public_key},
-            }
-        ),
-    )
+    _outlit_connection(fresh_sandbox, monkeypatch)
     dags = tmp_path / "dags"
     (dags / "mappings").mkdir(parents=True)
     (dags / "mappings" / "scores.yaml").write_text(yaml.safe_dump(MAPPING))
