@@ -177,3 +177,20 @@ def test_a_relative_mapping_path_is_found_next_to_the_dag(
 
     with pytest.raises(MappingError, match=r"not found in the DAG's folder .*dags"):
         missing.execute(context={})
+
+
+def test_operator_sql_goes_through_the_same_read_only_check(
+    sqlite_conn: Path, fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outlit_core.reverse_load.sql_check import UnsafeWarehouseSQLError
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    _outlit_connection(fresh_sandbox, monkeypatch)
+    op = SqlToOutlitOperator(
+        task_id="t", conn_id="warehouse", sql="DELETE FROM accounts; SELECT * FROM accounts", mapping=MAPPING
+    )
+    with pytest.raises(UnsafeWarehouseSQLError, match="2 statements"):
+        op.execute(context={})
+    with sqlite3.connect(sqlite_conn) as con:
+        assert con.execute("SELECT count(*) FROM accounts").fetchone() == (len(account_rows()),)
+    assert fresh_sandbox.stats()["ingest"]["requests"] == 0
