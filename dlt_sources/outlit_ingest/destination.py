@@ -65,13 +65,17 @@ def outlit_ingest(
             )
         events: list[PreparedEvent] = []
         rows: dict[str, tuple[str, dict[str, Any]]] = {}
+        load_id = str(dlt.current.load_package_state()["load_id"])
         for row in items:
             try:
                 mapped = mapper.map(row)
             except RowRejected as exc:
                 report(table_name, mapper.key_of(row), exc.reason, row)
                 continue
-            mapped.event["uuid"] = event_uuid(f"dlt:{table_name}", mapped.key, mapped.content_hash)
+            # The load id is part of the uuid: a package dlt loads again after a crash repeats its uuids
+            # (Outlit drops the repeats), while every new load is delivered, so a state that returns
+            # (paid -> churned -> paid) is an event each time rather than a duplicate of the first.
+            mapped.event["uuid"] = event_uuid(f"dlt:{table_name}", mapped.key, mapped.content_hash, load_id)
             checked = prepare_event(mapped.event, source=source)
             if isinstance(checked, EventRejection):
                 report(table_name, mapped.key, checked.message, row)

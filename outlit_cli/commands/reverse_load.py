@@ -16,7 +16,7 @@ from outlit_cli.commands.connection import (
 )
 from outlit_cli.commands.connection import fail as _fail_input
 
-SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "retries")
+SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "duplicate_keys", "retries")
 
 
 def register(subparsers: Any) -> None:
@@ -81,6 +81,14 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="try again rows an earlier run dead-lettered, even if they have not changed",
     )
+    parser.add_argument(
+        "--uuid-namespace",
+        metavar="NAME",
+        help=(
+            "namespace of the event uuids (default: the mapping's uuid_namespace, else the sync name); "
+            "give each warehouse its own to keep identical rows from several apart"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     add_connection_args(parser, public_key=True)
     parser.set_defaults(handler=run)
@@ -109,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 max_in_flight=args.max_in_flight,
                 retry_rejected=args.retry_rejected,
                 fresh_uuids=args.fresh_uuids,
+                uuid_namespace=args.uuid_namespace,
             )
     except ReverseLoadError as exc:
         _print_summary(exc.result.as_dict(), as_json=args.json)
@@ -116,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
         # A mapping that does not fit the source is bad input, not a failed delivery.
         return EXIT_BAD_INPUT if isinstance(exc.__cause__, MappingError) else EXIT_RUN_FAILED
     except (MappingError, ValueError, TypeError, FileNotFoundError) as exc:
-        return _fail_input(exc)
+        return _fail_input(exc)  # incl. unsafe --sql and a warehouse that cannot be opened as given
+    except OutlitError as exc:  # another run of this sync holds the warehouse: nothing was sent
+        return _fail_input(exc, EXIT_RUN_FAILED)
     _print_summary(result.as_dict(), as_json=args.json)
     return EXIT_OK
 

@@ -7,6 +7,8 @@ safe; so every event leaves here with one (the caller's if given, else a fresh U
 from __future__ import annotations
 
 import json
+import re
+import time
 import uuid as uuid_module
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +55,15 @@ _ONE_OF: dict[str, tuple[str, ...]] = {
     "billing": ("customerId", "stripeCustomerId"),
 }
 _SERVER_IDENTITY = ("email", "userId", "fingerprint", "customerId")
+# The one e-mail rule of this package (the ingest API's own: no leading, trailing or doubled dots in the
+# local part, a dotted domain, a TLD of letters); reverse load and send_events both apply it before sending.
+_EMAIL = re.compile(
+    r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+)
+_EMAIL_FIELDS = ("email", "inviteeEmail")
+# Event times outside this window are a wrong column or a sentinel (0, 9999-12-31), not an event.
+EARLIEST_TIMESTAMP_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+LATEST_TIMESTAMP_SLACK_MS = 86_400_000  # up to a day ahead of this machine's clock (clock skew)
 _OBJECT_FIELDS = ("properties", "traits", "customerTraits", "formFields", "utm")
 
 
@@ -172,6 +183,21 @@ class PreparedEvent:
         return self.event["uuid"]
 
 
+def is_email(value: str) -> bool:
+    """Whether ``value`` is an e-mail address Outlit accepts (the single rule every sender here uses)."""
+    return bool(_EMAIL.match(value))
+
+
+def timestamp_problem(epoch_ms: float) -> str | None:
+    """Why an event time (epoch milliseconds) is absurd, or None if it is plausible."""
+    latest = time.time() * 1000 + LATEST_TIMESTAMP_SLACK_MS
+    if epoch_ms < EARLIEST_TIMESTAMP_MS:
+        return f"timestamp {epoch_ms:.0f} is before 2000-01-01; events must carry the time they happened"
+    if epoch_ms > latest:
+        return f"timestamp {epoch_ms:.0f} is more than a day in the future; check the column and its unit"
+    return None
+
+
 def _problem(
     index: int, event: Mapping[str, Any] | Any, path: list[str | int], message: str
 ) -> EventRejection:
@@ -185,9 +211,14 @@ def _problem(
     )
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _normalize_uuid(value: Any) -> str:
     if isinstance(value, uuid_module.UUID):
         return str(value)
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # already in canonical form: parsing it again is most of this check's cost
     if not isinstance(value, str):
         raise ValueError(f"uuid must be a UUID string, got {type(value).__name__}")
     return str(uuid_module.UUID(value))
@@ -212,6 +243,9 @@ def prepare_event(
     for name in ("url", "path", "eventName", "sessionId", "email", "userId", "customerId"):
         if name in out and not isinstance(out[name], str):
             return _problem(index, out, [name], f"{name} must be a string, got {type(out[name]).__name__}")
+    for name in _EMAIL_FIELDS:
+        if isinstance(out.get(name), str) and not is_email(out[name]):
+            return _problem(index, out, [name], f"{name} {out[name]!r} is not a valid e-mail address")
     if etype in _ENUMS:
         key, allowed = _ENUMS[etype]
         if out.get(key) not in allowed:
@@ -255,6 +289,8 @@ def prepare_event(
         out["timestamp"] = int(timestamp.timestamp() * 1000)
     elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int | float)):
         return _problem(index, out, ["timestamp"], f"timestamp must be epoch milliseconds; got {timestamp!r}")
+    if out.get("timestamp") is not None and (why := timestamp_problem(out["timestamp"])):
+        return _problem(index, out, ["timestamp"], why)
     if out.get("uuid") is None:
         out["uuid"] = str(uuid_module.uuid4())
     else:

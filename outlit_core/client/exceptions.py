@@ -66,6 +66,8 @@ class OutlitError(Exception):
         #: set by ``send_events`` (an ``IngestResult``) and ``send_prepared`` (a ``DeliveryReport``) when they
         #: fail part way: what Outlit had already confirmed before this error, so a caller can record it
         self.partial_result: Any = None
+        #: requests made for the call that raised this, retries included (set when it gives up)
+        self.attempts = 1
 
     def __str__(self) -> str:
         extras = []

@@ -170,6 +170,7 @@ class Core:
         return result
 
     def _give_up(self, error: OutlitError, attempts: int, elapsed: float, past_deadline: bool) -> OutlitError:
+        error.attempts = attempts
         if past_deadline:
             error.extend(
                 f"; gave up after {attempts} attempts in {elapsed:.1f} s: another would end past the call's "

@@ -26,7 +26,22 @@ def deliver_batch(client: Any, batch: list[dict[str, Any]], source: str = "serve
     An event neither delivered nor rejected (only if the client raises) is in neither list, so the runner
     leaves it out of the ledger and the next run sends it again.
     """
-    report = client.send_prepared(batch, source=source)
+    return _from_report(client.send_prepared(batch, source=source), batch)
+
+
+def partial_delivery(failure: BaseException, batch: list[dict[str, Any]]) -> Delivery | None:
+    """What a batch that failed for good still settled: events Outlit confirmed first, and every retry."""
+    report = getattr(failure, "partial_result", None)
+    if report is None or not hasattr(report, "outcomes"):
+        return None
+    outcome = _from_report(report, batch)
+    attempts = int(getattr(failure, "attempts", 1))
+    outcome.retries += attempts - 1  # the request that gave up is in no report
+    outcome.requests += 1
+    return outcome
+
+
+def _from_report(report: Any, batch: list[dict[str, Any]]) -> Delivery:
     by_uuid = {event["uuid"]: event for event in batch}
     # ``requests`` counts the batch's sends (first and resends); ``retries`` every repeat of any kind.
     outcome = Delivery(retries=report.retries + report.resends, requests=report.requests - report.retries)

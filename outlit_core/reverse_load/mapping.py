@@ -154,6 +154,14 @@ class EventMapping(BaseModel):
         default=None,
         description="Stable name of this sync; scopes the delivery ledger. Defaults to the table name.",
     )
+    uuid_namespace: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Namespace of the event uuids; defaults to the sync name. Two sources sending the same row "
+            "under one namespace share a uuid (Outlit keeps one event); give each its own to keep both."
+        ),
+    )
     event_type: EventType
     key: list[str] = Field(min_length=1, description="Columns that together identify a source row.")
     event_name: str | None = None
@@ -324,7 +332,8 @@ def load_mapping(source: EventMapping | Mapping[str, Any] | str | Path) -> Event
             else:
                 data = json.loads(text)
         except Exception as exc:  # the parser's own message says where the syntax error is
-            raise MappingError(f"mapping file {str(path)!r} could not be parsed: {exc}") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise MappingError(f"mapping file {str(path)!r} could not be parsed: {first}") from exc
         if not isinstance(data, dict):
             raise MappingError(f"mapping file {str(path)!r} must hold an object, not {type(data).__name__}")
         return _validate(data, f"mapping file {str(path)!r}")

@@ -11,12 +11,12 @@ import decimal
 import hashlib
 import json
 import math
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from outlit_core.client.events import is_email
 from outlit_core.client.exceptions import OutlitInputError
 from outlit_core.reverse_load.mapping import (
     ENUMS,
@@ -31,11 +31,11 @@ from outlit_core.reverse_load.mapping import (
     type_fields,
 )
 
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, as json.dumps uses
 # The ingest API refuses request bodies over 1 MB; an event must leave room for the envelope around it.
 MAX_EVENT_BYTES = 1_000_000 - 1_024
 # Fixed namespace so uuids are stable across machines and versions of this package.
 EVENT_UUID_NAMESPACE = uuid.UUID("4f0e6d1c-2b7a-5e3f-9c1d-0a8b7e6f5d4c")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FLAT_OBJECTS = {"traits", "customer_traits", "form_fields"}  # Outlit takes only scalar values in these
 
 
@@ -56,8 +56,22 @@ class MappedRow:
 
 
 def row_key(mapping: EventMapping, row: Mapping[str, Any]) -> str:
-    """The row's key columns as canonical JSON, the identity of the row in the ledger."""
-    return json.dumps([_key_part(row.get(c)) for c in mapping.key], separators=(",", ":"), ensure_ascii=False)
+    """The row's key columns as canonical JSON, the identity of the row in the ledger.
+
+    Written out by hand: the same text ``json.dumps(parts, separators=(",", ":"), ensure_ascii=False)``
+    gives (the ledger's keys depend on it), at a fraction of its cost per row.
+    """
+    return "[" + ",".join(_key_json(_key_part(row.get(c))) for c in mapping.key) + "]"
+
+
+def _key_json(part: Any) -> str:
+    if isinstance(part, str):
+        return _encode_string(part)
+    if part is None:
+        return "null"
+    if part is True or part is False:
+        return "true" if part else "false"
+    return int.__repr__(part)
 
 
 def _key_part(value: Any) -> Any:
@@ -78,13 +92,16 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def event_uuid(sync_name: str, key: str, digest: str, previous_uuid: str = "") -> str:
+def event_uuid(namespace: str, key: str, digest: str, previous_uuid: str = "") -> str:
     """Name-based (v5) uuid of one version of one row: a resend of that version repeats the uuid.
+
+    ``namespace`` is the sync's uuid namespace (its name unless set): two sources sending the same row under
+    one namespace produce the same uuid, so Outlit keeps one of them; different namespaces keep both.
 
     ``previous_uuid`` (the uuid last delivered for the key) makes a row that changes back to an earlier
     content a new event, so a status going paid -> churned -> paid is not deduplicated away.
     """
-    name = f"{sync_name}\x1f{key}\x1f{digest}\x1f{previous_uuid}"
+    name = f"{namespace}\x1f{key}\x1f{digest}\x1f{previous_uuid}"
     return str(uuid.uuid5(EVENT_UUID_NAMESPACE, name))
 
 
@@ -113,8 +130,13 @@ class RowMapper:
         event: dict[str, Any] = {"type": m.event_type, "url": m.url, "path": m.path}
         if m.timestamp:
             ts = row.get(m.timestamp)
-            if ts is not None:
-                event["timestamp"] = _to_epoch_ms(ts, "timestamp")
+            if ts is None:
+                raise RowRejected(
+                    f"timestamp column '{m.timestamp}' is null; fill it, or leave 'timestamp' out of the "
+                    "mapping to have Outlit stamp each event with the time it receives it",
+                    "timestamp",
+                )
+            event["timestamp"] = _to_epoch_ms(ts, "timestamp")
         if m.event_type == "custom":
             name = m.event_name if m.event_name else row.get(m.event_name_column or "")
             if name is None or (isinstance(name, str) and not name.strip()):
@@ -173,7 +195,7 @@ def _convert(value: Any, kind: str, field: str) -> Any:
         return _to_string(value, field)
     if kind == FieldKind.EMAIL:
         text = _to_string(value, field).strip()
-        if not _EMAIL.match(text):
+        if not is_email(text):  # the client's rule, the same for send_events and the ingest operator
             raise RowRejected(f"{field} {text!r} is not an email address", field)
         return text
     if kind == FieldKind.NUMBER:

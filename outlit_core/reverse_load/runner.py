@@ -26,7 +26,8 @@ from outlit_core.client.events import (
     prepare_event,
 )
 from outlit_core.client.exceptions import OutlitError
-from outlit_core.reverse_load.delivery import Delivery, deliver_batch, field_path
+from outlit_core.reverse_load import locks
+from outlit_core.reverse_load.delivery import Delivery, deliver_batch, field_path, partial_delivery
 from outlit_core.reverse_load.mapping import EventMapping, load_mapping
 from outlit_core.reverse_load.recorder import Recorder
 from outlit_core.reverse_load.rows import (
@@ -37,7 +38,9 @@ from outlit_core.reverse_load.rows import (
     row_as_json,
     row_hash,
 )
+from outlit_core.reverse_load.sql_check import check_select
 from outlit_core.reverse_load.warehouse import (
+    REJECTED_TABLE,
     DeadLetter,
     LedgerEntry,
     Warehouse,
@@ -69,6 +72,8 @@ class SyncResult:
     rejected: int = 0
     retries: int = 0
     batches: int = 0
+    #: rows dead-lettered because their key occurs more than once in this run's rows (also in ``rejected``)
+    duplicate_keys: int = 0
     status: str = "running"
     duration_s: float = 0.0
     error: str | None = None
@@ -110,6 +115,7 @@ def run_reverse_load(
     retry_rejected: bool = False,
     stop: threading.Event | None = None,
     fresh_uuids: bool | str = False,
+    uuid_namespace: str | None = None,
 ) -> SyncResult:
     """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
 
@@ -127,6 +133,14 @@ def run_reverse_load(
     this run's id, so Outlit stores each row again. Pass a label (``fresh_uuids="restore-2026-03"``)
     instead of True to derive the uuids from it: rerunning with the same label after an interrupted
     re-send repeats the same uuids, so the rows that did arrive are deduplicated, not stored a third time.
+
+    Event uuids are derived in ``uuid_namespace`` (else the mapping's ``uuid_namespace``, else the sync
+    name): two warehouses sending the same rows under one namespace share uuids, so Outlit keeps one copy;
+    give each its own namespace to keep both.
+
+    The status is ``"success"``, ``"partial"`` (some rows were dead-lettered or refused), ``"stopped"``;
+    a failed run raises. Another run of the same sync in progress raises :class:`SyncBusyError` before
+    anything is read or sent.
 
     Setting ``stop`` (from another thread or a signal handler, e.g. Airflow's ``on_kill``) ends the run
     between batches: no new batch is sent, the batches in flight finish and are recorded in the ledger, and
@@ -148,6 +162,8 @@ def run_reverse_load(
         raise ValueError("chunk_size and max_in_flight must be at least 1")
     query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
     sync_name = event_mapping.sync_name(table)
+    if uuid_namespace is not None and not uuid_namespace.strip():
+        raise ValueError("uuid_namespace must be a non-empty string (or None for the sync name)")
     owns_client = client is None
     if client is None:
         from outlit_core.client import OutlitClient
@@ -156,7 +172,10 @@ def run_reverse_load(
     owns_warehouse = not isinstance(source, Warehouse)
     warehouse = Warehouse.open(source, schema=schema)
     try:
+        if sql is not None:
+            check_select(query, warehouse.dialect)  # in the warehouse's dialect, before anything runs
         run = _Run(warehouse, client, event_mapping, sync_name, mode, chunk_size, max_in_flight, event_source)
+        run.namespace = uuid_namespace or event_mapping.uuid_namespace or sync_name
         run.retry_rejected = retry_rejected
         run.stop = stop or threading.Event()
         if fresh_uuids is not False:
@@ -192,6 +211,9 @@ class _Run:
         self.retry_rejected = False
         self.stop = threading.Event()
         self.fresh_label: str | None = None  # set: a deliberate re-send, every event gets a new uuid
+        self.namespace = sync_name
+        self.in_flight: dict[str, list[dict[str, Any]]] = {}  # batch id -> its events, until settled
+        self.duplicates: set[str] = set()  # row keys that occur more than once in this run's rows
         self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
         # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
         self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
@@ -199,6 +221,13 @@ class _Run:
     def execute(self, query: str) -> SyncResult:
         started = time.monotonic()
         self.wh.ensure_tables()
+        release = locks.acquire(self.wh, self.result.sync_name, self.result.run_id)
+        try:
+            return self._execute_locked(query, started)
+        finally:
+            release()
+
+    def _execute_locked(self, query: str, started: float) -> SyncResult:
         self.wh.start_run(run_id=self.result.run_id, sync_name=self.result.sync_name, mode=self.mode)
         try:
             self.recorder = Recorder(self.wh, sync_name=self.result.sync_name, run_id=self.result.run_id)
@@ -206,6 +235,7 @@ class _Run:
                 columns, chunks = self.wh.read(query, self.chunk_size)
                 columns = self.mapping.resolve_columns(columns)
                 self.mapping.check_columns(columns)
+                self._find_duplicates(query, columns)
                 self._send_all(self._events(columns, chunks))
             finally:
                 self.recorder.close()  # commit every accepted batch, also when the run fails
@@ -220,7 +250,7 @@ class _Run:
                 ) from exc
             raise
         stopped = self.stop.is_set()
-        self.result.status = "stopped" if stopped else "success"
+        self.result.status = "stopped" if stopped else "partial" if self.result.rejected else "success"
         self.result.duration_s = time.monotonic() - started
         self._finish()
         log.log(
@@ -237,6 +267,21 @@ class _Run:
             "; everything sent is recorded, a rerun sends the rest" if stopped else "",
         )
         return self.result
+
+    def _find_duplicates(self, query: str, columns: list[str]) -> None:
+        """Keys that occur more than once: none of their rows is sent (which one would be right?)."""
+        actual = {c.lower(): c for c in columns}
+        key_columns = [c if c in columns else actual.get(c.lower(), c) for c in self.mapping.key]
+        for values in self.wh.duplicate_keys(query, key_columns):
+            self.duplicates.add(self.mapper.key_of(dict(zip(self.mapping.key, values, strict=True))))
+        if self.duplicates:
+            log.warning(
+                "reverse load %s: %d key(s) occur more than once in the source rows; their rows are "
+                "dead-lettered, not sent (see %s)",
+                self.result.sync_name,
+                len(self.duplicates),
+                REJECTED_TABLE,
+            )
 
     def _finish(self) -> None:
         try:
@@ -277,7 +322,6 @@ class _Run:
         entries: list[LedgerEntry],
         dead: list[DeadLetter],
     ) -> Iterator[PreparedEvent]:
-        sync = self.result.sync_name
         for key, row in zip(keys, rows, strict=True):
             self.result.read += 1  # per row examined, so a stopped run's counts add up
             previous = ledger.get(key)
@@ -289,6 +333,16 @@ class _Run:
                 and self.mode == "changed"
                 and not (self.retry_rejected and previous.status == "rejected")
             )
+            if key in self.duplicates:
+                self.result.rejected += 1
+                self.result.duplicate_keys += 1
+                reason = (
+                    f"key {key} occurs more than once in the source rows; a key must identify one row, "
+                    "so none of them is sent until the duplicates are removed"
+                )
+                dead.append(DeadLetter(key, "local", reason, "key", None, row_as_json(row)))
+                entries.append(LedgerEntry(key, "duplicate-key", prior_uuid, "rejected"))
+                continue
             try:
                 mapped = self.mapper.map(row, key)
             except RowRejected as exc:
@@ -306,13 +360,14 @@ class _Run:
                     self.result.unchanged += 1
                     continue
                 # Same version as recorded before: same uuid, so Outlit keeps one copy.
-                mapped.event["uuid"] = prior_uuid or event_uuid(sync, key, mapped.content_hash)
+                mapped.event["uuid"] = prior_uuid or event_uuid(self.namespace, key, mapped.content_hash)
             else:
-                mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, prior_uuid)
+                mapped.event["uuid"] = event_uuid(self.namespace, key, mapped.content_hash, prior_uuid)
             if self.fresh_label is not None:
                 # Not derived from the prior uuid: rerunning an interrupted re-send under the same label
                 # must repeat the uuids of the rows it already delivered (now in the ledger).
-                mapped.event["uuid"] = event_uuid(sync, key, mapped.content_hash, f"fresh:{self.fresh_label}")
+                fresh = f"fresh:{self.fresh_label}"
+                mapped.event["uuid"] = event_uuid(self.namespace, key, mapped.content_hash, fresh)
             checked = prepare_event(mapped.event, source=self.event_source)
             if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
                 self.result.rejected += 1
@@ -347,7 +402,9 @@ class _Run:
                         continue
                     batch = [item.event for item in planned]
                     future = pool.submit(deliver_batch, self.client, batch, self.event_source)
-                    window.append((f"{self.result.run_id}:{number}", future))
+                    batch_id = f"{self.result.run_id}:{number}"
+                    self.in_flight[batch_id] = batch
+                    window.append((batch_id, future))
                     self._settle(window, block=len(window) >= self.max_in_flight)
                 while window:
                     self._settle(window, block=True)
@@ -376,10 +433,14 @@ class _Run:
         """Hand every finished batch to the recorder; raise the first failure after recording the rest."""
         if block:
             wait([future for _batch_id, future in window], return_when=FIRST_COMPLETED)
-        finished = [(batch_id, future) for batch_id, future in window if future.done()]
+        # One scan decides: a future that completes after it stays in the window for the next call, so
+        # every future is settled exactly once (two scans could drop one finishing in between).
+        finished, waiting = [], []
+        for item in window:
+            (finished if item[1].done() else waiting).append(item)
         if not finished:
             return
-        window[:] = [item for item in window if not item[1].done()]
+        window[:] = waiting
         entries: list[LedgerEntry] = []
         dead: list[DeadLetter] = []
         outcomes: list[Delivery] = []
@@ -390,8 +451,13 @@ class _Run:
             failure = future.exception()
             if failure is not None:
                 error = error or failure
-                continue
-            outcome = future.result()
+                # What Outlit confirmed before the failure is recorded, and its retries counted.
+                outcome = partial_delivery(failure, self.in_flight.pop(batch_id, []))
+                if outcome is None:
+                    continue
+            else:
+                outcome = future.result()
+                self.in_flight.pop(batch_id, None)
             outcomes.append(outcome)
             for event in outcome.delivered:
                 mapped, _row = self.pending.pop(event["uuid"])

@@ -19,113 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from outlit_core.client.exceptions import OutlitInputError
-
-LEDGER_TABLE = "_outlit_sync_ledger"
-REJECTED_TABLE = "_outlit_rejected"
-RUNS_TABLE = "_outlit_sync_runs"
-
-# {name}: sync_name / run_id, {key}: row_key (both in primary keys), {text}: free text, {long}: a whole row
-# as JSON (up to ~1 MB), {ts}: naive UTC time, {int}: counts, {pk}: the primary-key clause.
-_DDL = {
-    LEDGER_TABLE: (
-        "sync_name {name} NOT NULL, row_key {key} NOT NULL, content_hash {text} NOT NULL, "
-        "event_uuid {text} NOT NULL, status {text} NOT NULL, batch_id {text}, run_id {text}, "
-        "delivered_at {ts} NOT NULL, {pk} (sync_name, row_key)"
-    ),
-    REJECTED_TABLE: (
-        "run_id {text} NOT NULL, sync_name {text} NOT NULL, row_key {long} NOT NULL, stage {text} NOT NULL, "
-        "reason {long} NOT NULL, field_path {text}, event_uuid {text}, row_json {long}, "
-        "rejected_at {ts} NOT NULL"
-    ),
-    RUNS_TABLE: (
-        "run_id {name} NOT NULL, sync_name {text} NOT NULL, mode {text} NOT NULL, "
-        "started_at {ts} NOT NULL, finished_at {ts}, read_count {int}, sent_count {int}, "
-        "unchanged_count {int}, rejected_count {int}, retries {int}, batches {int}, status {text} NOT NULL, "
-        "error {long}, {pk} (run_id)"
-    ),
-}
-_PORTABLE_TYPES = {
-    "name": "TEXT",
-    "key": "TEXT",
-    "text": "TEXT",
-    "long": "TEXT",
-    "ts": "TIMESTAMP",
-    "int": "BIGINT",
-    "pk": "PRIMARY KEY",
-}
-# Column types per dialect. MySQL and SQL Server cannot index TEXT, so key columns get a bounded VARCHAR
-# sized to each one's index limit: MySQL InnoDB 3072 bytes at 4 bytes a utf8mb4 character, SQL Server
-# 1700 bytes for a nonclustered key at 2 bytes an NVARCHAR character. A row key (the key columns as JSON)
-# longer than that fails the ledger write; docs/reverse-load.md says so.
-_TYPES: dict[str, dict[str, str]] = {
-    "duckdb": _PORTABLE_TYPES,
-    "postgresql": _PORTABLE_TYPES,
-    "sqlite": _PORTABLE_TYPES,
-    "snowflake": {  # PRIMARY KEY is accepted but not enforced; the ledger upsert does not rely on it
-        **_PORTABLE_TYPES,
-        **dict.fromkeys(("name", "key", "text", "long"), "STRING"),
-        "ts": "TIMESTAMP_NTZ",  # plain TIMESTAMP follows the account's TIMESTAMP_TYPE_MAPPING
-    },
-    "mysql": {
-        **_PORTABLE_TYPES,
-        "name": "VARCHAR(255)",
-        "key": "VARCHAR(500)",
-        "text": "VARCHAR(255)",
-        "long": "LONGTEXT",  # TEXT stops at 64 KB; a dead-lettered row can be a whole 1 MB event
-        "ts": "DATETIME(6)",  # TIMESTAMP NOT NULL gets an implicit auto-update default in MySQL
-    },
-    "mssql": {
-        **_PORTABLE_TYPES,
-        "name": "NVARCHAR(128)",
-        "key": "NVARCHAR(720)",
-        "text": "NVARCHAR(255)",
-        "long": "NVARCHAR(MAX)",
-        "ts": "DATETIME2",  # TIMESTAMP is a row version in SQL Server, not a time
-        "pk": "PRIMARY KEY NONCLUSTERED",  # a clustered key is capped at 900 bytes
-    },
-}
-_TYPES["mariadb"] = _TYPES["mysql"]
-SUPPORTED_DIALECTS: tuple[str, ...] = tuple(sorted(_TYPES))
-
-
-class UnsupportedDialectError(OutlitInputError):
-    """The source database cannot hold the bookkeeping tables this engine writes."""
-
-
-def check_dialect(dialect: str, *, where: str = "") -> None:
-    """Refuse, before connecting, a database whose DDL and transactions the ledger has not been built for."""
-    if dialect not in _TYPES:
-        raise UnsupportedDialectError(
-            f"reverse load keeps its ledger in the source database and cannot keep it in a {dialect!r} "
-            f"database{where}: supported are {', '.join(SUPPORTED_DIALECTS)}. Copy the rows to one of "
-            "those first (e.g. a dlt pipeline into DuckDB or Postgres, then reverse_load(pipeline, ...))"
-        )
-
-
-def bookkeeping_ddl(dialect: str, schema: str | None = None) -> list[str]:
-    """The statements that create the schema (if given) and the three bookkeeping tables, if missing."""
-    check_dialect(dialect)
-    types = _TYPES[dialect]
-    statements: list[str] = []
-    if dialect == "mssql":  # no IF NOT EXISTS for CREATE in SQL Server
-        if schema:
-            statements.append(
-                f"IF SCHEMA_ID(N'{quote_table(schema)}') IS NULL EXEC(N'CREATE SCHEMA {schema}')"
-            )
-        for name, columns in _DDL.items():
-            table = f"{schema}.{name}" if schema else name
-            statements.append(
-                f"IF OBJECT_ID(N'{table}', N'U') IS NULL CREATE TABLE {table} ({columns.format(**types)})"
-            )
-        return statements
-    if schema:
-        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_table(schema)}")
-    for name, columns in _DDL.items():
-        table = f"{schema}.{name}" if schema else name
-        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns.format(**types)})")
-    return statements
-
+from outlit_core.client.exceptions import OutlitError
+from outlit_core.reverse_load.ddl import (  # noqa: F401  (re-exported: the package's public names)
+    LEDGER_TABLE,
+    REJECTED_TABLE,
+    RUNS_TABLE,
+    SUPPORTED_DIALECTS,
+    UnsupportedDialectError,
+    bookkeeping_ddl,
+    check_dialect,
+)
+from outlit_core.reverse_load.locks import connection_error, open_duckdb_file
 
 _REJECTED_COLUMNS = "run_id, sync_name, row_key, stage, reason, field_path, event_uuid, row_json, rejected_at"
 _UPSERT_DIALECTS = {"duckdb", "postgresql", "sqlite"}
@@ -187,6 +91,7 @@ class Warehouse:
         paramstyle: str = "qmark",
         schema: str | None = None,
         on_close: Callable[[], None] | None = None,
+        where: str = "",
     ) -> None:
         check_dialect(dialect)  # before connecting: an unsupported database fails with nothing opened
         self.dialect = dialect
@@ -194,7 +99,16 @@ class Warehouse:
         self._connect = connect
         self._schema = schema
         self._on_close = on_close
-        self._writer = connect()
+        self.where = where
+        try:
+            self._writer = connect()
+        except OutlitError:
+            raise
+        except Exception as exc:  # a driver's traceback says less than one line naming host and fix
+            if on_close:
+                with suppress(Exception):
+                    on_close()
+            raise connection_error(exc, where) from None
         self._reader: Any = None
 
     # --- constructors ---------------------------------------------------------------------------------
@@ -234,12 +148,8 @@ class Warehouse:
 
     @classmethod
     def _duckdb_file(cls, path: str, *, schema: str | None) -> Warehouse:
-        import duckdb
-
-        if path != ":memory:" and not Path(path).exists():
-            raise FileNotFoundError(f"DuckDB file {path!r} does not exist")
-        con = duckdb.connect(path)
-        return cls(con.cursor, dialect="duckdb", schema=schema, on_close=con.close)
+        con = open_duckdb_file(path)
+        return cls(con.cursor, dialect="duckdb", schema=schema, on_close=con.close, where=repr(path))
 
     @classmethod
     def _from_engine(cls, engine: Any, *, schema: str | None, dispose: bool = False) -> Warehouse:
@@ -254,6 +164,7 @@ class Warehouse:
             paramstyle=engine.dialect.dbapi.paramstyle,
             schema=schema,
             on_close=engine.dispose if dispose else None,
+            where=engine.url.render_as_string(hide_password=True),
         )
 
     # --- reading ------------------------------------------------------------------------------------
@@ -266,12 +177,16 @@ class Warehouse:
         else:
             self._reader = self._connect()
             if self.dialect == "postgresql":
+                # Read-only, so a write the SQL check could not see fails instead of running.
+                self._reader.cursor().execute("SET TRANSACTION READ ONLY")
                 # A named cursor keeps the result on the server; a plain one would fetch the whole table.
                 cursor = self._reader.cursor(name="outlit_reverse_load")
                 with suppress(AttributeError):
                     cursor.itersize = chunk_size
             else:
                 cursor = self._reader.cursor()
+                if self.dialect == "duckdb":
+                    cursor.execute("BEGIN TRANSACTION READ ONLY")
         cursor.execute(query)
         # psycopg2 named cursors describe their columns only after the first fetch
         first = cursor.fetchmany(chunk_size) if cursor.description is None else None
@@ -290,7 +205,51 @@ class Warehouse:
 
         return columns, chunks()
 
+    def duplicate_keys(self, query: str, key_columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Key values that occur more than once in the rows of ``query`` (whose SELECT was checked)."""
+        quoted = [quote_identifier(c, self.dialect) for c in key_columns]
+        cols = ", ".join(quoted)
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in quoted)
+        cur = self._writer.cursor()
+        # Read-only like the main read: this runs the user's query too.
+        if self.dialect == "postgresql":
+            cur.execute("SET TRANSACTION READ ONLY")
+        elif self.dialect == "duckdb":
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+        try:
+            cur.execute(
+                f"SELECT {cols} FROM ({query.strip().rstrip(';')}) outlit_src WHERE {not_null} "
+                f"GROUP BY {cols} HAVING COUNT(*) > 1"
+            )
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            self._rollback(cur)  # ends the read-only transaction; nothing was written
+
     # --- bookkeeping --------------------------------------------------------------------------------
+
+    def connect_raw(self) -> Any:
+        """One more DB-API connection to the same database (the per-sync lock holds one)."""
+        return self._connect()
+
+    def sql(self, sql: str, params: list[Any]) -> tuple[str, Any]:
+        return self._sql(sql, params)
+
+    def running_since(self, sync_name: str) -> tuple[Any, str | None]:
+        """Start time and run id of the newest run of ``sync_name`` logged as running, if any."""
+        rows = self.query(
+            f"SELECT started_at, run_id FROM {self.table(RUNS_TABLE)} WHERE sync_name = ? "
+            "AND status = 'running' ORDER BY started_at DESC",
+            [sync_name],
+        )
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def database_identity(self) -> str:
+        """Which database this is (its file, for DuckDB), so in-process locks of two handles meet."""
+        cur = self._writer.cursor()
+        cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+        row = cur.fetchone()
+        path = row[0] if row and row[0] else f"memory:{id(self._connect)}"
+        return str(Path(path).resolve()) if row and row[0] else path
 
     def bookkeeping_session(self) -> Warehouse:
         """A second bookkeeping connection for a writer thread (SQLite has only the one: itself)."""
@@ -534,6 +493,15 @@ class Warehouse:
         # Postgres would otherwise keep a transaction open on the bookkeeping connection between batches.
         if self.dialect == "postgresql":
             self._writer.commit()
+
+
+def quote_identifier(name: str, dialect: str) -> str:
+    """A column name quoted for ``dialect`` (it comes from the source's own column list)."""
+    if dialect in ("mysql", "mariadb"):
+        return "`" + name.replace("`", "``") + "`"
+    if dialect == "mssql":
+        return "[" + name.replace("]", "]]") + "]"
+    return '"' + name.replace('"', '""') + '"'
 
 
 def redact_url_password(text: str) -> str:

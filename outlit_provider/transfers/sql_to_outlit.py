@@ -5,11 +5,19 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.operators.sql import BaseSQLOperator
 
-from outlit_core.reverse_load import EventMapping, Warehouse, load_mapping, run_reverse_load
+from outlit_core.reverse_load import (
+    EventMapping,
+    MappingError,
+    Warehouse,
+    load_mapping,
+    run_reverse_load,
+)
 from outlit_core.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
 from outlit_core.reverse_load.warehouse import check_dialect
 from outlit_provider.hooks.outlit import OutlitHook
@@ -36,7 +44,8 @@ class SqlToOutlitOperator(BaseSQLOperator):
         opened or sent. ``database`` and ``hook_params`` are passed to that hook as in other SQL operators.
     :param sql: a SELECT whose rows to send (templated). Give either ``sql`` or ``table``.
     :param table: a ``[schema.]table`` to send (templated).
-    :param mapping: the row -> event mapping: a dict, or a path to a JSON/YAML file (templated).
+    :param mapping: the row -> event mapping: a dict, or a path to a JSON/YAML file (templated); a
+        relative path is looked up in the DAG's folder and its ``template_searchpath``.
     :param outlit_conn_id: the ``outlit`` connection (needs the public key extra).
     :param mode: ``"changed"`` (default) or ``"all"``. ``"all"`` resends every row with the uuid it was
         delivered under, so Outlit drops the repeats; it cannot restore events lost on Outlit's side.
@@ -111,7 +120,8 @@ class SqlToOutlitOperator(BaseSQLOperator):
             self._stop.set()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        mapping = load_mapping(self.mapping)  # a bad mapping fails before any connection is opened
+        # a bad mapping fails before any connection is opened
+        mapping = load_mapping(self._mapping_source())
         self._stop = threading.Event()
         warehouse = self._warehouse()
         outlit = OutlitHook(self.outlit_conn_id)
@@ -153,6 +163,28 @@ class SqlToOutlitOperator(BaseSQLOperator):
                 f"'{result.run_id}' (everything else was delivered and recorded)"
             )
         return counts
+
+    def _mapping_source(self) -> Any:
+        """A relative mapping path is looked up where the DAG's templates are: its folder, then
+        ``template_searchpath``; a worker's working directory is no place to look for it."""
+        if not isinstance(self.mapping, str) or Path(self.mapping).is_absolute():
+            return self.mapping
+        folders: list[Path] = []
+        with suppress(Exception):
+            folders += [Path(p) for p in getattr(self.get_template_env().loader, "searchpath", [])]
+        dag = getattr(self, "dag", None) if self.has_dag() else None
+        if dag is not None and getattr(dag, "fileloc", None):
+            folders.append(Path(dag.fileloc).parent)
+        for folder in folders:
+            if (folder / self.mapping).is_file():
+                return folder / self.mapping
+        if Path(self.mapping).is_file():
+            return self.mapping
+        looked = ", ".join(str(f) for f in dict.fromkeys(folders)) or "the working directory"
+        raise MappingError(
+            f"mapping file {self.mapping!r} was not found in the DAG's folder or template_searchpath "
+            f"({looked}); give a path relative to the DAG file, or an absolute one"
+        )
 
     def _warehouse(self) -> Warehouse:
         hook = self.get_db_hook()  # raises a clear error unless the connection's hook is a DbApiHook

@@ -329,7 +329,7 @@ def test_send_batch_is_one_request_and_reports_resend(api: respx.MockRouter, mak
             "errors": [{"path": ["events", 0, "email"], "message": "Invalid email"}],
         },
     )
-    result = make_client().send_batch([ev(0, email="bad"), ev(1), {"type": "nope"}])
+    result = make_client().send_batch([ev(0, email="x@acme.io"), ev(1), {"type": "nope"}])
     assert result.accepted == 0 and result.resend == [1]
     assert [(r.index, r.client_side) for r in result.rejected] == [(0, False), (2, True)]
 

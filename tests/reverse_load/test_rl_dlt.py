@@ -34,20 +34,36 @@ def test_reverse_load_from_a_pipeline_dataset(tmp_path: Path, client: Any, fresh
         assert con.execute("SELECT count(*) FROM crm._outlit_sync_ledger").fetchone() == (GOOD_ROWS,)
 
 
-def test_outlit_ingest_destination_dedupes_a_resent_load(
-    tmp_path: Path, client: Any, fresh_sandbox: Any
-) -> None:
+def test_outlit_ingest_destination_sends_each_load(tmp_path: Path, client: Any, fresh_sandbox: Any) -> None:
     rejected: list[tuple[str, str, str]] = []
     destination = outlit_ingest(
         {"accounts": MAPPING}, client=client, on_rejected=lambda t, k, why, row: rejected.append((t, k, why))
     )
     rows = [*_rows(), {**_rows()[0], "account_id": "no_email", "email": None}]
-    for name in ("first", "second"):  # the second pipeline re-sends everything, as after a lost state
+    for name in ("first", "second"):  # each load is delivered: the destination keeps no ledger
         pipeline = dlt.pipeline(
             f"rl_dest_{name}", destination=destination, pipelines_dir=str(tmp_path / "pipelines")
         )
         pipeline.run(rows, table_name="accounts")
 
-    assert_exactly_once(stored(fresh_sandbox), good_keys())
-    assert fresh_sandbox.stats()["ingest"]["duplicates"] == GOOD_ROWS
+    events = stored(fresh_sandbox)
+    assert len(events) == 2 * GOOD_ROWS and len({e["uuid"] for e in events}) == 2 * GOOD_ROWS
+    assert {e["customerId"] for e in events} == good_keys()
     assert rejected[0][:2] == ("accounts", '["no_email"]') and "identity" in rejected[0][2]
+
+
+def test_outlit_ingest_delivers_a_state_that_returns(tmp_path: Path, client: Any, fresh_sandbox: Any) -> None:
+    """paid -> churned -> paid is three events: the third is not a duplicate of the first."""
+    mapping = {
+        "name": "billing",
+        "event_type": "billing",
+        "key": ["account_id"],
+        "customer_id": "account_id",
+        "fields": {"status": "status"},
+    }
+    destination = outlit_ingest({"accounts": mapping}, client=client)
+    pipeline = dlt.pipeline("rl_dest_states", destination=destination, pipelines_dir=str(tmp_path / "p"))
+    for status in ("paid", "churned", "paid"):
+        pipeline.run([{"account_id": "acc_1", "status": status}], table_name="accounts")
+
+    assert [e["status"] for e in stored(fresh_sandbox)] == ["paid", "churned", "paid"]

@@ -66,6 +66,12 @@ def test_postgres_end_to_end(postgres_url: str, driver: str, client: Any, fresh_
     assert (latest["customerId"], latest["traits"]["plan"]) == ("acc_00007", "enterprise")
 
 
+def _outlit_connection(sb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = {"base_url": sb.base_url, "public_key": sb.public_key}
+    connection = {"conn_type": "outlit", "password": sb.api_key, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_OUTLIT_DEFAULT", json.dumps(connection))
+
+
 @pytest.fixture
 def sqlite_conn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "warehouse.sqlite"
@@ -82,16 +88,7 @@ def test_sql_to_outlit_operator_with_an_airflow_sqlite_connection(
 ) -> None:
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_OUTLIT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "outlit",
-                "password": fresh_sandbox.api_key,
-                "extra": {"base_url": fresh_sandbox.base_url, "public_key": fresh_sandbox.public_key},
-            }
-        ),
-    )
+    _outlit_connection(fresh_sandbox, monkeypatch)
     op = SqlToOutlitOperator(
         task_id="accounts_to_outlit",
         conn_id="warehouse",
@@ -145,3 +142,55 @@ def test_operator_refuses_a_database_it_cannot_keep_a_ledger_in(monkeypatch: pyt
     ) as info:
         op.execute(context={})
     assert "supported are duckdb, mariadb, mssql, mysql, postgresql, snowflake, sqlite" in str(info.value)
+
+
+def test_a_relative_mapping_path_is_found_next_to_the_dag(
+    sqlite_conn: Path, fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's own example: mapping="mappings/scores.yaml" beside the DAG file, run from elsewhere."""
+    import yaml
+    from airflow.sdk import DAG
+
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    _outlit_connection(fresh_sandbox, monkeypatch)
+    dags = tmp_path / "dags"
+    (dags / "mappings").mkdir(parents=True)
+    (dags / "mappings" / "scores.yaml").write_text(yaml.safe_dump(MAPPING))
+    elsewhere = tmp_path / "worker_cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with DAG("rl_relative_mapping", schedule=None) as dag:
+        op = SqlToOutlitOperator(
+            task_id="t",
+            conn_id="warehouse",
+            sql="SELECT * FROM accounts WHERE account_id NOT LIKE 'bad_%'",
+            mapping="mappings/scores.yaml",
+        )
+    dag.fileloc = str(dags / "rl_relative_mapping.py")
+    assert op.execute(context={})["sent"] == GOOD_ROWS
+
+    missing = SqlToOutlitOperator(
+        task_id="t2", conn_id="warehouse", table="accounts", mapping="mappings/nope.yaml", dag=dag
+    )
+    from outlit_core.reverse_load import MappingError
+
+    with pytest.raises(MappingError, match=r"not found in the DAG's folder .*dags"):
+        missing.execute(context={})
+
+
+def test_operator_sql_goes_through_the_same_read_only_check(
+    sqlite_conn: Path, fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outlit_core.reverse_load.sql_check import UnsafeWarehouseSQLError
+    from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
+
+    _outlit_connection(fresh_sandbox, monkeypatch)
+    op = SqlToOutlitOperator(
+        task_id="t", conn_id="warehouse", sql="DELETE FROM accounts; SELECT * FROM accounts", mapping=MAPPING
+    )
+    with pytest.raises(UnsafeWarehouseSQLError, match="2 statements"):
+        op.execute(context={})
+    with sqlite3.connect(sqlite_conn) as con:
+        assert con.execute("SELECT count(*) FROM accounts").fetchone() == (len(account_rows()),)
+    assert fresh_sandbox.stats()["ingest"]["requests"] == 0

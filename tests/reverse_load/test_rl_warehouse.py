@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from outlit_core.reverse_load.locks import WarehouseConnectionError
 from outlit_core.reverse_load.warehouse import (
     SUPPORTED_DIALECTS,
     DeadLetter,
@@ -64,7 +65,7 @@ def test_table_names_are_checked(bad: str) -> None:
 
 
 def test_bad_sources_say_what_to_pass(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(WarehouseConnectionError, match="does not exist"):
         Warehouse.open(tmp_path / "missing.duckdb")
     with pytest.raises(TypeError, match="DuckDB file path, a SQLAlchemy URL"):
         Warehouse.open(42)
