@@ -132,6 +132,7 @@ def _drive(
     deleted since the listing (404) is skipped with a warning and reported nowhere, so it keeps no state.
     """
     cursors: dict[Fetch, str | None] = {}
+    run.use_arrow()  # decided here, in dlt's thread, where the running pipeline is known (not in workers)
     with run.shared.lease() as outlit:
         messages = fan_out(
             plans, lambda plan: fetch(outlit, plan), max_workers=run.max_workers, stop=run.shared.stop

@@ -76,6 +76,8 @@ def test_after_advance_loads_new_events_and_updates_changed_facts(fresh_sandbox:
     events_after = {r[0] for r in rows(pipeline, "timeline", "id")}
     assert events_after - {r[0] for r in events_before} == new_events
     assert len(events_after) == len(events_before) + len(new_events)
+    # status changes, and new facts about old occurrences, land on the full facts read (docs/dlt.md)
+    run(pipeline, fresh_sandbox, facts_full_refresh_hours=0)
     statuses = dict(rows(pipeline, "facts", "id, status"))
     for change in changes["status_changes"]:
         assert statuses[change["id"]] == change["to"], f"fact {change['id']} kept its old status"

@@ -1,0 +1,315 @@
+"""Extraction end to end into DuckDB: our source vs dlt's ``rest_api`` source vs a raw floor, and scaling.
+
+One sandbox (in its own process), every request stalled a fixed latency like a hosted API. Each pipeline
+loads the same rows (customers, their timelines and facts) into its own DuckDB file:
+
+* ``rest_api`` configured for the same tools (POST /api/tools/call, cursor in the JSON body, timeline
+  and facts as child resources of customers), with dlt's defaults and with ``loader_file_format="parquet"``;
+* ``outlit_source()`` as shipped (no argument) and with ``loader_file_format="parquet"``;
+* the raw floor: the same pages fetched with plain concurrent httpx and written with pyarrow (no dlt);
+* an incremental rerun of ``outlit_source()`` after 1% new events (the sandbox's ``advance``);
+* a scale curve at 100 / 1,000 / 5,000 customers (wall time, requests, peak RSS), each in a child process.
+
+Figures are from one run on a shared machine: compare ratios, not seconds. Writes
+``benchmarks/results/latest.json`` and prints a short table. ``python benchmarks/bench_extract.py [quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+import dlt
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import outlit_sandbox
+from dlt_sources.outlit import outlit_source
+
+LATENCY = 0.05  # seconds per request, like a hosted API
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+TABLES = ("customers", "timeline", "facts")
+
+
+def _requests(sb: Any) -> int:
+    return int(sb.stats()["requests_total"])
+
+
+def _pipeline(workdir: str, name: str) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=dlt.destinations.duckdb(f"{workdir}/{name}.duckdb"),
+        dataset_name="outlit",
+        pipelines_dir=f"{workdir}/pipelines",
+    )
+
+
+def _rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    with pipeline.sql_client() as client:
+        return {
+            t: client.execute_sql(f"SELECT COUNT(*) FROM {client.make_qualified_table_name(t)}")[0][0]
+            for t in TABLES
+        }
+
+
+def rest_api_source(sb: Any) -> Any:
+    """dlt's generic REST source configured for the same three tools."""
+    from dlt.sources.rest_api import rest_api_source as make
+
+    def tool(name: str, items: str, extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "path": "api/tools/call",
+            "method": "POST",
+            "json": {"tool": name, "input": {"limit": 100, **extra}},
+            "data_selector": items,
+            "paginator": {
+                "type": "cursor",
+                "cursor_path": "pagination.nextCursor",
+                "cursor_body_path": "input.cursor",
+            },
+        }
+
+    timeline = tool("outlit_get_timeline", "events", {"customer": "{resources.customers.id}"})
+    timeline["json"]["input"].update(timeframe="all", limit=1000)
+    return make(
+        {
+            "client": {"base_url": sb.base_url, "auth": {"type": "bearer", "token": sb.api_key}},
+            "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
+            "resources": [
+                {"name": "customers", "endpoint": tool("outlit_list_customers", "items", {})},
+                {
+                    "name": "timeline",
+                    "endpoint": timeline,
+                    "include_from_parent": ["id"],
+                },
+                {
+                    "name": "facts",
+                    "endpoint": tool("outlit_list_facts", "facts", {"customer": "{resources.customers.id}"}),
+                    "include_from_parent": ["id"],
+                },
+            ],
+        }
+    )
+
+
+def timed_run(sb: Any, workdir: str, name: str, source: Any, **run_args: Any) -> dict[str, Any]:
+    pipeline = _pipeline(workdir, name)
+    before = _requests(sb)
+    started = time.perf_counter()
+    pipeline.run(source, **run_args)
+    seconds = time.perf_counter() - started
+    steps = {
+        step: round(getattr(pipeline.last_trace, f"last_{step}_info").finished_at.timestamp()
+                    - getattr(pipeline.last_trace, f"last_{step}_info").started_at.timestamp(), 2)
+        for step in ("extract", "normalize", "load")
+    }  # fmt: skip
+    return {
+        "seconds": round(seconds, 2),
+        "requests": _requests(sb) - before,
+        "rows": _rows(pipeline),
+        "steps": steps,
+        "pipeline": pipeline,
+    }
+
+
+def raw_floor(sb: Any, workdir: str, workers: int = 8) -> dict[str, Any]:
+    """The same pages with plain concurrent httpx, written to Parquet with pyarrow: no dlt at all."""
+    headers = {"Authorization": f"Bearer {sb.api_key}"}
+    before = _requests(sb)
+    started = time.perf_counter()
+    with httpx.Client(base_url=sb.base_url, headers=headers, timeout=60) as http:
+
+        def pages(tool: str, items: str, tool_input: dict[str, Any]) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            body = {"tool": tool, "input": tool_input}
+            while True:
+                page = http.post("/api/tools/call", json=body).json()
+                out.extend(page.get(items) or [])
+                cursor = (page.get("pagination") or {}).get("nextCursor")
+                if not cursor:
+                    return out
+                body = {"tool": tool, "input": {**tool_input, "cursor": cursor}}
+
+        customers = pages("outlit_list_customers", "items", {"limit": 100})
+        ids = [c["id"] for c in customers]
+        with ThreadPoolExecutor(workers) as pool:
+            timelines = list(
+                pool.map(
+                    lambda c: pages(
+                        "outlit_get_timeline", "events", {"customer": c, "timeframe": "all", "limit": 1000}
+                    ),
+                    ids,
+                )
+            )
+            facts = list(
+                pool.map(lambda c: pages("outlit_list_facts", "facts", {"customer": c, "limit": 100}), ids)
+            )
+    for name, rows in (
+        ("customers", customers),
+        ("timeline", [e for t in timelines for e in t]),
+        ("facts", [f for fs in facts for f in fs]),
+    ):
+        flat = [{k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()} for r in rows]
+        pq.write_table(pa.Table.from_pylist(flat), f"{workdir}/raw_{name}.parquet")
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "requests": _requests(sb) - before,
+        "rows": {
+            "customers": len(customers),
+            "timeline": sum(map(len, timelines)),
+            "facts": sum(map(len, facts)),
+        },
+    }
+
+
+def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"workspace": f"{customers} customers x {events} events + {facts} facts each"}
+    with (
+        outlit_sandbox.running(
+            seed=10,
+            customers=customers,
+            events_per_customer=events,
+            facts_per_customer=facts,
+            subprocess=True,
+        ) as sb,
+        tempfile.TemporaryDirectory() as workdir,
+    ):
+        sb.configure(fault_rate=1.0, fault_kinds=["slow"], slow_seconds=LATENCY)
+
+        def ours() -> Any:
+            return outlit_source(api_key=sb.api_key, base_url=sb.base_url).with_resources(*TABLES)
+
+        runs = {
+            "rest_api_defaults": timed_run(sb, workdir, "rest_default", rest_api_source(sb)),
+            "rest_api_parquet": timed_run(
+                sb, workdir, "rest_parquet", rest_api_source(sb), loader_file_format="parquet"
+            ),
+            "outlit_defaults": timed_run(sb, workdir, "ours_default", ours()),
+            "outlit_parquet": timed_run(sb, workdir, "ours_parquet", ours(), loader_file_format="parquet"),
+        }
+        out["raw_floor"] = raw_floor(sb, workdir)
+        # incremental rerun: 1% new events, spread over every customer as the sandbox's advance does
+        full = runs["outlit_defaults"]
+        new_per_customer = max(1, events // 100)
+        sb.advance(hours=1, events_per_customer=new_per_customer, facts_per_customer=0, status_changes=0)
+        before = _requests(sb)
+        started = time.perf_counter()
+        full["pipeline"].run(ours())
+        rerun = {"seconds": round(time.perf_counter() - started, 2), "requests": _requests(sb) - before}
+        rerun["share_of_full_time"] = round(rerun["seconds"] / full["seconds"], 3)
+        rerun["share_of_full_requests"] = round(rerun["requests"] / full["requests"], 3)
+        rerun["new_events"] = new_per_customer * customers
+        out["incremental_rerun_1pct"] = rerun
+        for r in runs.values():
+            r.pop("pipeline")
+        out.update(runs)
+    ours_s = out["outlit_defaults"]["seconds"]
+    out["ratios"] = {
+        "rest_api_defaults / outlit_defaults": round(out["rest_api_defaults"]["seconds"] / ours_s, 2),
+        "rest_api_parquet / outlit_defaults": round(out["rest_api_parquet"]["seconds"] / ours_s, 2),
+        "outlit_defaults / raw_floor": round(ours_s / out["raw_floor"]["seconds"], 2),
+    }
+    return out
+
+
+SCALE_CHILD = """
+import json, os, resource, sys, time, tempfile
+os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
+import dlt
+from dlt_sources.outlit import outlit_source
+api_key, base_url, workdir = sys.argv[1:4]
+pipeline = dlt.pipeline("scale", destination=dlt.destinations.duckdb(workdir + "/s.duckdb"),
+                        pipelines_dir=workdir + "/pipelines")
+started = time.perf_counter()
+source = outlit_source(api_key=api_key, base_url=base_url)
+pipeline.run(source.with_resources("customers", "timeline", "facts"))
+pipeline.run(source.with_resources("customers", "timeline", "facts"))
+print(json.dumps({"seconds": round(time.perf_counter() - started, 2),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def scale_curve(sizes: list[int], events: int, facts: int) -> list[dict[str, Any]]:
+    points = []
+    for n in sizes:
+        with (
+            outlit_sandbox.running(
+                seed=20, customers=n, events_per_customer=events, facts_per_customer=facts, subprocess=True
+            ) as sb,
+            tempfile.TemporaryDirectory() as workdir,
+        ):
+            sb.configure(fault_rate=1.0, fault_kinds=["slow"], slow_seconds=LATENCY)
+            before = _requests(sb)
+            child = subprocess.run(
+                [sys.executable, "-c", SCALE_CHILD, sb.api_key, sb.base_url, workdir],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            point = {"customers": n, **json.loads(child.stdout.strip().splitlines()[-1])}
+            point["requests"] = _requests(sb) - before
+            points.append(point)
+            print(f"  {n:>5} customers: {point}", flush=True)
+    return points
+
+
+def main(argv: list[str]) -> int:
+    quick = "quick" in argv
+    started = time.perf_counter()
+    report: dict[str, Any] = {"latency_ms": LATENCY * 1000, "machine_cpus": os.cpu_count()}
+    report["comparison"] = comparison(20 if quick else 60, 100 if quick else 600, 25)
+    sizes = [100, 1000] if quick else [100, 1000, 5000]
+    report["scale"] = scale_curve(sizes, 10, 2)
+    by_n = {p["customers"]: p for p in report["scale"]}
+    if 1000 in by_n and 5000 in by_n:
+        report["scale_rss_growth_1000_to_5000"] = round(
+            by_n[5000]["peak_rss_mb"] / by_n[1000]["peak_rss_mb"], 2
+        )
+    report["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    _print(report)
+    return 0
+
+
+def _print(report: dict[str, Any]) -> None:
+    c = report["comparison"]
+    print(f"\n{c['workspace']}, {report['latency_ms']:.0f} ms per request, into DuckDB")
+    print(f"{'run':<22}{'seconds':>9}{'requests':>10}  extract/normalize/load")
+    for name in ("rest_api_defaults", "rest_api_parquet", "outlit_defaults", "outlit_parquet"):
+        r = c[name]
+        s = r["steps"]
+        print(f"{name:<22}{r['seconds']:>9}{r['requests']:>10}  {s['extract']}/{s['normalize']}/{s['load']}")
+    print(f"{'raw floor (httpx+pyarrow)':<22}{c['raw_floor']['seconds']:>9}{c['raw_floor']['requests']:>10}")
+    inc = c["incremental_rerun_1pct"]
+    print(
+        f"incremental rerun, {inc['new_events']} new events: {inc['seconds']} s, {inc['requests']} requests "
+        f"= {inc['share_of_full_time']:.1%} of the full run's time, "
+        f"{inc['share_of_full_requests']:.1%} of its requests"
+    )
+    for k, v in c["ratios"].items():
+        print(f"{k}: {v}x")
+    print(
+        "scale:",
+        ", ".join(
+            f"{p['customers']}: {p['seconds']} s, {p['requests']} req, {p['peak_rss_mb']} MB"
+            for p in report["scale"]
+        ),
+    )
+    if "scale_rss_growth_1000_to_5000" in report:
+        print(f"peak RSS growth 1,000 -> 5,000 customers: {report['scale_rss_growth_1000_to_5000']}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
