@@ -33,6 +33,7 @@ import dlt
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
+from bench_dlt import _pipeline, _requests
 
 import outlit_sandbox
 from dlt_sources.outlit import outlit_source
@@ -40,19 +41,6 @@ from dlt_sources.outlit import outlit_source
 LATENCY = 0.05  # seconds per request, like a hosted API
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 TABLES = ("customers", "timeline", "facts")
-
-
-def _requests(sb: Any) -> int:
-    return int(sb.stats()["requests_total"])
-
-
-def _pipeline(workdir: str, name: str) -> dlt.Pipeline:
-    return dlt.pipeline(
-        pipeline_name=name,
-        destination=dlt.destinations.duckdb(f"{workdir}/{name}.duckdb"),
-        dataset_name="outlit",
-        pipelines_dir=f"{workdir}/pipelines",
-    )
 
 
 def _rows(pipeline: dlt.Pipeline) -> dict[str, int]:
