@@ -161,6 +161,51 @@ def raw_floor(sb: Any, workdir: str, workers: int = 8) -> dict[str, Any]:
     }
 
 
+def bulk_timeline(sb: Any, workers: int = 8) -> dict[str, Any]:
+    """Every event: per-customer timeline tool (concurrent) vs keyset pages of the ``activity`` view.
+
+    Raw requests through the project's client, no dlt: what each way of reading the timeline costs, and
+    whether the view holds exactly the timeline's events (completeness).
+    """
+    from outlit_core.client import OutlitClient
+
+    with OutlitClient(sb.api_key, base_url=sb.base_url, timeout=120) as client:
+        ids = [c["id"] for c in client.iter_tool("outlit_list_customers", {})]
+        before, started = _requests(sb), time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            per_customer = pool.map(
+                lambda c: [
+                    e["id"]
+                    for e in client.iter_tool("outlit_get_timeline", {"customer": c, "timeframe": "all"})
+                ],
+                ids,
+            )
+            tool_ids = {e for events in per_customer for e in events}
+        tool = {"seconds": round(time.perf_counter() - started, 2), "requests": _requests(sb) - before}
+        before, started = _requests(sb), time.perf_counter()
+        view_ids: set[str] = set()
+        last = ""
+        while True:
+            page = client.query(
+                "SELECT event_id, customer_id, occurred_at, event_name, event_type, event_channel, title, "
+                f"contact_email, source_type, source_id, properties FROM activity WHERE event_id > '{last}' "
+                "ORDER BY event_id LIMIT 10000",
+                limit=10000,
+            ).rows
+            view_ids.update(r["event_id"] for r in page)
+            if len(page) < 10000:
+                break
+            last = page[-1]["event_id"]
+        view = {"seconds": round(time.perf_counter() - started, 2), "requests": _requests(sb) - before}
+    return {
+        "timeline_tool": tool,
+        "activity_view_keyset": view,
+        "events": len(tool_ids),
+        "view_has_every_timeline_event": tool_ids <= view_ids,
+        "view_extra_events": len(view_ids - tool_ids),
+    }
+
+
 def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
     out: dict[str, Any] = {"workspace": f"{customers} customers x {events} events + {facts} facts each"}
     with (
@@ -187,6 +232,7 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
             "outlit_parquet": timed_run(sb, workdir, "ours_parquet", ours(), loader_file_format="parquet"),
         }
         out["raw_floor"] = raw_floor(sb, workdir)
+        out["bulk_timeline"] = bulk_timeline(sb)
         # incremental rerun: 1% new events, spread over every customer as the sandbox's advance does
         full = runs["outlit_defaults"]
         new_per_customer = max(1, events // 100)
@@ -253,6 +299,13 @@ def scale_curve(sizes: list[int], events: int, facts: int) -> list[dict[str, Any
 
 
 def main(argv: list[str]) -> int:
+    if "bulk" in argv:  # only the timeline-vs-activity-view measurement
+        with outlit_sandbox.running(
+            seed=10, customers=60, events_per_customer=600, facts_per_customer=1, subprocess=True
+        ) as sb:
+            sb.configure(fault_rate=1.0, fault_kinds=["slow"], slow_seconds=LATENCY)
+            print(json.dumps(bulk_timeline(sb), indent=2))
+        return 0
     quick = "quick" in argv
     started = time.perf_counter()
     report: dict[str, Any] = {"latency_ms": LATENCY * 1000, "machine_cpus": os.cpu_count()}
@@ -280,6 +333,14 @@ def _print(report: dict[str, Any]) -> None:
         s = r["steps"]
         print(f"{name:<22}{r['seconds']:>9}{r['requests']:>10}  {s['extract']}/{s['normalize']}/{s['load']}")
     print(f"{'raw floor (httpx+pyarrow)':<22}{c['raw_floor']['seconds']:>9}{c['raw_floor']['requests']:>10}")
+    bulk = c["bulk_timeline"]
+    tool, view = bulk["timeline_tool"], bulk["activity_view_keyset"]
+    print(
+        f"all {bulk['events']} events: timeline tool per customer {tool['seconds']} s / "
+        f"{tool['requests']} req, "
+        f"activity view keyset {view['seconds']} s / {view['requests']} req; "
+        f"view complete: {bulk['view_has_every_timeline_event']}"
+    )
     inc = c["incremental_rerun_1pct"]
     print(
         f"incremental rerun, {inc['new_events']} new events: {inc['seconds']} s, {inc['requests']} requests "
