@@ -73,8 +73,9 @@ def outlit_source(
             moves the incremental cursors, so it can run beside the scheduled sync.
         lookback_hours: Each run re-reads this much before every cursor to catch late-arriving records:
             how much older than a customer's latest event a late event may be and still be loaded.
-        facts_full_refresh_hours: How often each customer's facts are re-read in full, which is what
-            catches a status change on a fact older than the look-back.
+        facts_full_refresh_hours: How often each customer's facts are read in full. Outlit filters facts
+            by occurrence time, so only a full read loads a fact detected now about something old, or a
+            status change: both land within this many hours (plus one run interval).
         max_workers: Requests in flight at once across the whole run (per-customer fetches and the
             listings running beside them, all through one client); 1 makes the run sequential.
         requests_per_second: Pace every request of the run (all resources and workers together) to
