@@ -53,8 +53,13 @@ def extract(
     file_format: TLoaderFileFormat | None = "parquet",
 ) -> dict[str, Any]:
     pipeline = _pipeline(workdir, name)
+    # file_format None: the pre-Arrow path (rows, dlt's default INSERT files) for comparison
     source = outlit_source(
-        api_key=sb.api_key, base_url=sb.base_url, max_workers=max_workers, include_sources=True
+        api_key=sb.api_key,
+        base_url=sb.base_url,
+        max_workers=max_workers,
+        include_sources=True,
+        arrow=None if file_format else False,
     )
     before = _requests(sb)
     if trace_memory:
@@ -120,7 +125,7 @@ def throughput(sb: Any, workdir: str) -> None:
         run["pipeline"].normalize()
         run["pipeline"].load()
         timings[file_format] = time.perf_counter() - started
-        label = file_format or "dlt default (SQL INSERT)"
+        label = "Arrow pages (Parquet)" if file_format else "rows, dlt default (SQL INSERT)"
         print(f"normalize + load {run['rows']} rows into DuckDB as {label}: {timings[file_format]:.2f}s")
     print(f"Parquet load speed-up over the default format: {timings[None] / timings['parquet']:.1f}x")
 

@@ -430,10 +430,12 @@ def list_facts(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
             continue
         if cats and f["factCategory"] not in cats:
             continue
-        # Bounds apply to the latest detection, so a fact whose status changed is found again.
-        seen = parse_iso(_fact_time(f))
-        if (after and seen < after) or (before and seen > before):
-            continue
+        # Outlit's CLI documents after/before as the fact's occurrence time (`facts list --after`: "facts
+        # occurring after"); a fact with no occurrence time matches no bound.
+        if after or before:
+            occurred = parse_iso(f["occurredAt"]) if f.get("occurredAt") else None
+            if occurred is None or (after and occurred < after) or (before and occurred > before):
+                continue
         facts.append(f)
     facts.sort(key=lambda f: (_fact_time(f), f["id"]), reverse=True)
     chunk, has_more, nxt = pagination.page(facts, args.get("cursor"), _limit(args), lambda f: f["id"])

@@ -4,7 +4,7 @@ State layout (dlt resource state, committed with the load):
 
 * ``timeline``: ``{"customers": {id: {"cursor": latest occurredAt, "activity": lastActivityAt seen,
   "checked_at": when its timeline was last asked for}}}``
-* ``facts``: ``{"customers": {id: {"cursor": latest (last)detectedAt, "full_at": last full re-read}}}``
+* ``facts``: ``{"customers": {id: {"activity": lastActivityAt seen, "full_at": last full read}}}``
 * ``sources``: ``{"scopes": {"*" or customer: latest occurredAt}}``
 """
 
@@ -97,24 +97,33 @@ def plan_facts(
     full_every: timedelta,
     now: datetime,
 ) -> list[Fetch]:
+    """Which customers' facts to read: in full when new or due, else only after new activity.
+
+    ``after`` / ``before`` filter on a fact's *occurrence* time, and facts carry no update time, so no
+    window finds a fact detected today about something that happened months ago, or a status change on
+    an old fact. Only a full read does: each customer's facts are read in full every ``full_every``.
+    Between full reads, a customer whose ``lastActivityAt`` moved is asked for facts that occurred since
+    its previous activity minus the look-back: the facts about that new activity, which is where new
+    facts mostly come from.
+    """
     plans = []
     for customer in customers:
-        cid = customer["id"]
+        cid, activity = customer["id"], customer.get("lastActivityAt")
         entry = state.get(cid) if state is not None else None
         if window.backfill:
             plans.append(Fetch(cid, window.start, window.end))
-        elif entry is None or due(entry["full_at"], full_every, now):
-            plans.append(Fetch(cid, window.start, full=True))
-        else:
-            # nothing seen yet: everything detected since the last full read is new
-            plans.append(Fetch(cid, minus(entry.get("cursor") or entry["full_at"], window.lookback)))
+        elif entry is None or "activity" not in entry or due(entry.get("full_at"), full_every, now):
+            plans.append(Fetch(cid, window.start, activity=activity, full=True))
+        elif moved(entry["activity"], activity):
+            since = minus(entry["activity"], window.lookback) if entry["activity"] else window.start
+            plans.append(Fetch(cid, since, activity=activity))
     return plans
 
 
-def remember_facts(state: State, plan: Fetch, cursor: str | None, now: datetime) -> None:
+def remember_facts(state: State, plan: Fetch, now: datetime) -> None:
     previous = state.get(plan.customer_id) or {}
     state[plan.customer_id] = {
-        "cursor": latest(previous.get("cursor"), cursor),
+        "activity": plan.activity,
         "full_at": format_timestamp(now) if plan.full else previous["full_at"],
     }
 

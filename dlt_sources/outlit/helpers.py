@@ -1,37 +1,34 @@
-"""The shared client, per-customer fetchers and row shaping used by the Outlit source's resources."""
+"""The shared client of a source run, the one page fetcher of the per-customer tools, and row shaping."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from dlt.common import logger
 
 from outlit_core.client import OutlitClient
-from outlit_core.client.exceptions import OutlitNotFoundError
+from outlit_core.client.exceptions import OutlitTransportError
 
+from .concurrency import Stopped
 from .settings import TOOL_GET_TIMELINE, TOOL_LIST_FACTS, TOOL_LIST_SOURCES
-from .timestamps import latest
 
 Rows = list[dict[str, Any]]
 T = TypeVar("T")
 
-# Wraps a page iterator so each request holds one of `max_workers` slots; rate limits are the client's.
-PageGate = Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]]
-
-# Returned by a per-customer fetcher whose customer disappeared between the listing and the fetch.
-GONE = object()
-
 
 class SharedClient:
-    """One client and one in-flight bound for every resource of a source run.
+    """One client, one in-flight bound and one stop flag for every resource of a source run.
 
     Resources run side by side in dlt's threads, so the client is opened by the first resource that needs
     it and closed when the last one lets go. A client passed in by the caller is never closed here. The
     rate is the client's business: its platform limiter (``platform_rps``, and the cooldown after a 429)
-    covers every thread that uses it.
+    covers every thread that uses it. ``stop`` is set when any resource of the run fails: every other
+    resource's workers then stop before their next request instead of finishing a run that has failed.
     """
 
     def __init__(
@@ -50,10 +47,14 @@ class SharedClient:
         self._lock = threading.Lock()
         # Resources and their worker pools run side by side; this bounds the requests they have open.
         self._gate = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
+        self.stop = threading.Event()
 
     @contextmanager
     def lease(self) -> Iterator[OutlitClient]:
+        """The run's client, for one resource; any error but a close stops every other resource too."""
         with self._lock:
+            if self._users == 0:
+                self.stop.clear()  # a new run of the same source object starts afresh
             if self._client is None:
                 assert self._factory is not None
                 self._client = self._factory()
@@ -61,6 +62,13 @@ class SharedClient:
             client = self._client
         try:
             yield client
+        except GeneratorExit:
+            raise
+        except BaseException as error:
+            self.stop.set()
+            if isinstance(error, OutlitTransportError):
+                raise name_host(error, client) from None
+            raise
         finally:
             with self._lock:
                 self._users -= 1
@@ -69,8 +77,10 @@ class SharedClient:
                     self._client = None
 
     def call(self, request: Callable[[], T]) -> T:
-        """One request, counted against ``max_in_flight`` (the client paces it)."""
+        """One request, counted against ``max_in_flight`` (the client paces it); refused once stopped."""
         with self._gate or nullcontext():
+            if self.stop.is_set():
+                raise Stopped
             return request()
 
     def gated(self, pages: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -79,9 +89,6 @@ class SharedClient:
         A page without ``pagination.nextCursor`` is the last, so no slot is taken for the ``next`` that
         only finds the iterator exhausted.
         """
-        if self._gate is None:
-            yield from pages
-            return
         more = True
         while more:
             try:
@@ -90,94 +97,84 @@ class SharedClient:
                 return
             yield page
             more = bool(isinstance(page, dict) and (page.get("pagination") or {}).get("nextCursor"))
-        yield from pages  # normally empty: the client stops where the cursor ends
 
     def __repr__(self) -> str:  # never show the client (and so nothing of its configuration)
         return f"SharedClient(open={self._client is not None}, users={self._users})"
 
 
-def timeline_pages(
-    client: OutlitClient, customer_id: str, start: str | None, end: str | None, gate: PageGate
-) -> Generator[Rows, None, Any]:
-    """Pages of one customer's events in ``[start, end]``; returns the latest ``occurredAt`` (or GONE)."""
-    tool_input: dict[str, Any] = {"customer": customer_id}
-    if start is None and end is None:
-        tool_input["timeframe"] = "all"  # without it the tool answers only the last 30 days
-    else:
-        tool_input["startDate"] = start or "1970-01-01T00:00:00.000Z"
+def name_host(error: OutlitTransportError, client: OutlitClient) -> OutlitTransportError:
+    """The same error with the host it could not reach in its one-line message (if not there yet)."""
+    host = urlsplit(str(client.config.base_url)).netloc
+    if not host or host in error.message:
+        return error
+    error.message = f"cannot reach {host}: {error.message}"
+    error.args = (error.message,)
+    return error
+
+
+@dataclass(frozen=True)
+class CustomerTool:
+    """How one per-customer list tool is asked for a window and where its records are in a page."""
+
+    tool: str
+    items: str  # the key holding the records in a page
+    lower: str  # the input names of the window's bounds
+    upper: str
+    cursor: str  # the column whose latest value is the customer's cursor
+    shape: Callable[[dict[str, Any], str | None], dict[str, Any]]
+    needs_id: bool = True  # records without an id cannot be merged
+    cursor_key: str = "occurredAt"  # the cursor column's name in the API's records
+
+    def tool_input(self, scope: str | None, start: str | None, end: str | None) -> dict[str, Any]:
+        tool_input: dict[str, Any] = {} if scope is None else {"customer": scope}
+        if self.tool == TOOL_GET_TIMELINE and start is None:
+            if end is None:
+                tool_input["timeframe"] = "all"  # without it the tool answers only the last 30 days
+                return tool_input
+            start = "1970-01-01T00:00:00.000Z"  # the timeline takes no end without a start
+        if start is not None:
+            tool_input[self.lower] = start
         if end is not None:
-            tool_input["endDate"] = end
-    cursor: str | None = None
-    try:
-        for page in gate(client.iter_pages(TOOL_GET_TIMELINE, tool_input)):
-            rows = with_key(page.get("events") or [], "timeline", customer_id)
-            for row in rows:
-                row["customer_id"] = customer_id
-                cursor = latest(cursor, row.get("occurredAt"))
-            yield rows
-    except OutlitNotFoundError:
-        return GONE
-    return cursor
+            tool_input[self.upper] = end
+        return tool_input
 
 
-def fact_pages(
-    client: OutlitClient, customer_id: str, after: str | None, before: str | None, gate: PageGate
-) -> Generator[Rows, None, Any]:
-    """Pages of one customer's facts; returns the latest detection time seen (or GONE)."""
-    tool_input: dict[str, Any] = {"customer": customer_id}
-    if after is not None:
-        tool_input["after"] = after
-    if before is not None:
-        tool_input["before"] = before
-    cursor: str | None = None
-    try:
-        for page in gate(client.iter_pages(TOOL_LIST_FACTS, tool_input)):
-            rows = [
-                shape_fact(row, customer_id)
-                for row in with_key(page.get("facts") or [], "facts", customer_id)
-            ]
-            for row in rows:
-                cursor = latest(latest(cursor, row.get("detectedAt")), row.get("lastDetectedAt"))
-            yield rows
-    except OutlitNotFoundError:
-        return GONE
-    return cursor
+def customer_pages(
+    shared: SharedClient,
+    client: OutlitClient,
+    spec: CustomerTool,
+    scope: str | None,
+    start: str | None,
+    end: str | None,
+) -> Iterator[Rows]:
+    """Every page of one customer's (or, with ``scope=None``, everyone's) records in ``[start, end]``.
+
+    Shaped rows, one list per page; the one fetcher behind ``timeline``, ``facts`` and ``sources``.
+    A customer deleted since the listing raises ``OutlitNotFoundError``, which the caller skips.
+    """
+    for page in shared.gated(client.iter_pages(spec.tool, spec.tool_input(scope, start, end))):
+        records = page.get(spec.items) or []
+        if spec.needs_id:
+            records = with_key(records, spec.tool, scope)
+        yield [spec.shape(record, scope) for record in records]
 
 
-def source_pages(
-    client: OutlitClient, customer: str | None, after: str | None, before: str | None, gate: PageGate
-) -> Generator[Rows, None, Any]:
-    """Pages of source records (all, or one customer's); returns the latest ``occurredAt`` seen (or GONE)."""
-    tool_input: dict[str, Any] = {}
-    if customer is not None:
-        tool_input["customer"] = customer
-    if after is not None:
-        tool_input["after"] = after
-    if before is not None:
-        tool_input["before"] = before
-    cursor: str | None = None
-    try:
-        for page in gate(client.iter_pages(TOOL_LIST_SOURCES, tool_input)):
-            rows = [shape_source(row) for row in page.get("items") or []]
-            for row in rows:
-                cursor = latest(cursor, row.get("occurredAt"))
-            yield rows
-    except OutlitNotFoundError:
-        return GONE
-    return cursor
-
-
-def with_key(rows: Rows, table: str, customer_id: str) -> Rows:
+def with_key(rows: Rows, tool: str, scope: str | None) -> Rows:
     """Rows that have an ``id``; a row without one cannot be merged, so it is dropped with a warning."""
     kept = [row for row in rows if isinstance(row, dict) and row.get("id")]
     if len(kept) != len(rows):
-        logger.warning(
-            f"Outlit: dropped {len(rows) - len(kept)} {table} record(s) of {customer_id} that have no id"
-        )
+        logger.warning(f"Outlit: dropped {len(rows) - len(kept)} {tool} record(s) of {scope} that have no id")
     return kept
 
 
-def shape_fact(row: dict[str, Any], customer_id: str) -> dict[str, Any]:
+def shape_event(row: dict[str, Any], customer_id: str | None) -> dict[str, Any]:
+    """Adds ``customer_id``; drops ``sourceRef``, which repeats ``sourceType`` / ``sourceId`` exactly."""
+    row.pop("sourceRef", None)
+    row["customer_id"] = customer_id
+    return row
+
+
+def shape_fact(row: dict[str, Any], customer_id: str | None) -> dict[str, Any]:
     """Adds ``customer_id`` and lifts provenance out of ``sourceMetadata`` / ``linkedSourceRef``."""
     meta = row.pop("sourceMetadata", None) or {}
     linked = row.pop("linkedSourceRef", None) or {}
@@ -190,6 +187,12 @@ def shape_fact(row: dict[str, Any], customer_id: str) -> dict[str, Any]:
     return row
 
 
+def shape_source(row: dict[str, Any], _scope: str | None = None) -> dict[str, Any]:
+    customer = row.pop("customer", None) or {}
+    row["customer_id"] = customer.get("id")
+    return row
+
+
 def shape_customer(row: dict[str, Any]) -> dict[str, Any]:
     """Flattens the optional ``owner`` object into ``owner_id`` / ``owner_email`` / ``owner_name``."""
     owner = row.pop("owner", None) or {}
@@ -199,7 +202,8 @@ def shape_customer(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def shape_source(row: dict[str, Any]) -> dict[str, Any]:
-    customer = row.pop("customer", None) or {}
-    row["customer_id"] = customer.get("id")
-    return row
+TIMELINE = CustomerTool(TOOL_GET_TIMELINE, "events", "startDate", "endDate", "occurred_at", shape_event)
+FACTS = CustomerTool(TOOL_LIST_FACTS, "facts", "after", "before", "occurred_at", shape_fact)
+SOURCES = CustomerTool(
+    TOOL_LIST_SOURCES, "items", "after", "before", "occurred_at", shape_source, needs_id=False
+)

@@ -57,7 +57,8 @@ def fast_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
     name = pipeline.destination.destination_name if pipeline.destination else ""
     if name == "postgres":
         return "csv"
-    if name in ("duckdb", "motherduck", "snowflake") and importlib.util.find_spec("pyarrow") is not None:
+    # not Snowflake: JSON columns written as Parquet text would load as strings inside VARIANT
+    if name in ("duckdb", "motherduck") and importlib.util.find_spec("pyarrow") is not None:
         return "parquet"
     return None
 

@@ -14,8 +14,10 @@ from dlt.sources import DltResource
 
 from outlit_core.client import OutlitClient
 
+from .arrow import to_table
 from .helpers import SharedClient
 from .settings import DEFAULT_BASE_URL, QUERY_ROW_CAP
+from .timestamps import parse_timestamp
 
 _ALIAS = "_outlit_q"
 START_TOKEN = "{start}"
@@ -31,6 +33,7 @@ def outlit_query_resource(
     *,
     write_disposition: TWriteDispositionConfig | None = None,
     columns: TTableSchemaColumns | None = None,
+    buckets: bool = False,
     page_size: int = QUERY_ROW_CAP,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -50,9 +53,16 @@ def outlit_query_resource(
     contain ``{start}`` / ``{end}``, replaced by those bounds as literals, to filter inside the query
     (before a GROUP BY, say).
 
+    ``buckets=True`` is the incremental mode for aggregates (a ``GROUP BY`` over a day, a month...): the
+    incremental column is the bucket's start, ``primary_key`` the bucket plus the group columns. Each run
+    recomputes whole buckets from the start of the last loaded bucket (``{start}`` is that bucket's start,
+    so filter the raw rows with ``occurred_at >= {start}``) and merges them on the key, so the last,
+    partial bucket is replaced by its complete count and repeated runs equal one full recompute.
+
     The write disposition defaults to ``merge`` with a primary key, ``append`` with only an incremental
     column and ``replace`` otherwise. The API key comes from ``api_key``, ``client``, or dlt config
-    (``sources.outlit.api_key``, e.g. env ``SOURCES__OUTLIT__API_KEY``).
+    (``sources.outlit.api_key``, e.g. env ``SOURCES__OUTLIT__API_KEY``). Pages are Arrow tables, so dlt
+    writes Parquet directly (timestamp strings typed as timestamps, as dlt's row path would).
     """
     if not isinstance(sql, str) or not sql.strip():
         raise ValueError("sql must be a non-empty SELECT statement")
@@ -62,6 +72,8 @@ def outlit_query_resource(
         raise ValueError(f"page_size must be between 1 and {QUERY_ROW_CAP}, got {page_size!r}")
     keys = _key_list(primary_key)
     cursor = _as_incremental(incremental)
+    if buckets:
+        cursor = _bucket_incremental(cursor, keys)
     if write_disposition is None:
         write_disposition = "merge" if keys else ("append" if cursor is not None else "replace")
     body = sql.strip().rstrip(";").strip()
@@ -80,7 +92,8 @@ def outlit_query_resource(
         text = substitute(body, lower, upper)
         pager = _Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
         with shared.lease() as outlit:
-            yield from pager.pages(outlit, lower, upper)
+            for page in pager.pages(outlit, lower, upper):
+                yield to_table(page, {})
 
     return dlt.resource(
         rows,
@@ -89,6 +102,29 @@ def outlit_query_resource(
         write_disposition=write_disposition,
         columns=columns,
     )()
+
+
+def _bucket_incremental(cursor: dlt.sources.incremental[Any] | None, keys: list[str]) -> Any:
+    """The incremental of an aggregate: rows from the last bucket's start on, none dropped at the boundary.
+
+    dlt's incremental normally drops rows whose cursor equals the last value and whose key it has seen,
+    which would keep the partial count of the last bucket loaded; here every row of that bucket passes
+    (closed range, no de-duplication) and the merge on the key replaces the old count.
+    """
+    if cursor is None:
+        raise ValueError("buckets=True needs incremental=<bucket column>, e.g. incremental='day'")
+    if cursor.cursor_path not in keys:
+        raise ValueError(
+            f"buckets=True merges whole buckets on the key: primary_key must include the bucket column "
+            f"{cursor.cursor_path!r} (and the group columns), got {keys or None}"
+        )
+    return dlt.sources.incremental(
+        cursor.cursor_path,
+        initial_value=cursor.initial_value,
+        end_value=cursor.end_value,
+        range_start="closed",
+        primary_key=(),
+    )
 
 
 def substitute(sql: str, lower: Any, upper: Any) -> str:
@@ -135,13 +171,33 @@ def _key_list(primary_key: str | Sequence[str] | None) -> list[str]:
 
 
 def _as_incremental(incremental: Any) -> dlt.sources.incremental[Any] | None:
-    if incremental is None or isinstance(incremental, dlt.sources.incremental):
-        return incremental
+    if incremental is None:
+        return None
+    if isinstance(incremental, dlt.sources.incremental):
+        # Pages are Arrow tables whose ISO timestamp columns are typed timestamps; dlt compares the
+        # bounds with them, so bounds given as ISO strings become datetimes.
+        initial, end = _bound(incremental.initial_value), _bound(incremental.end_value)
+        if initial is incremental.initial_value and end is incremental.end_value:
+            return incremental
+        return dlt.sources.incremental(
+            incremental.cursor_path,
+            initial_value=initial,
+            end_value=end,
+            range_start=incremental.range_start,
+            range_end=incremental.range_end,
+            primary_key=incremental.primary_key,
+        )
     if isinstance(incremental, str) and incremental:
         return dlt.sources.incremental(incremental)
     raise ValueError(
         f"incremental must be a column name or a dlt.sources.incremental, got {type(incremental).__name__}"
     )
+
+
+def _bound(value: Any) -> Any:
+    if isinstance(value, str) and _ISO_TIMESTAMP.match(value.strip()):
+        return parse_timestamp(value, field="incremental bound")
+    return value
 
 
 def quote_identifier(name: str) -> str:

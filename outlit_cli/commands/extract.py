@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         counts = load_all(**options)
     except (OutlitError, ValueError) as exc:
         return fail(exc)
-    except Exception as exc:  # dlt wraps step failures; say which step failed, not a traceback
-        return fail(exc, EXIT_RUN_FAILED)
+    except Exception as exc:  # dlt wraps step failures: report the error behind them, in one line
+        return fail(_root_cause(exc), EXIT_RUN_FAILED)
     if args.json:
         print(json.dumps(counts))
     else:
@@ -82,3 +82,19 @@ def run(args: argparse.Namespace) -> int:
             table.add_row(name, f"{rows:,}")
         Console().print(table)
     return EXIT_OK
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The Outlit error behind dlt's step / extraction wrappers, else the last error of the chain."""
+    from outlit_core.client.exceptions import OutlitError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    last = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OutlitError):
+            return current
+        seen.add(id(current))
+        last = current
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return last

@@ -94,24 +94,34 @@ def test_backfill_asks_the_window_for_everyone_regardless_of_state() -> None:
     assert plan_sources(["*"], None, window) == [Fetch("*", window.start, window.end)]
 
 
-def test_facts_are_read_in_full_on_schedule_and_incrementally_between() -> None:
+def test_facts_are_read_in_full_on_schedule_and_after_new_activity_between() -> None:
     now = datetime(2026, 1, 10, 12, tzinfo=UTC)
     state = {
-        "recent": {"cursor": "2026-01-10T09:00:00.000Z", "full_at": "2026-01-10T06:00:00.000Z"},
-        "stale": {"cursor": "2026-01-01T00:00:00.000Z", "full_at": "2026-01-09T11:00:00.000Z"},
-        "empty": {"cursor": None, "full_at": "2026-01-10T06:00:00.000Z"},
+        "active": {"activity": "2026-01-10T09:00:00.000Z", "full_at": "2026-01-10T06:00:00.000Z"},
+        "idle": {"activity": "2026-01-10T09:00:00.000Z", "full_at": "2026-01-10T06:00:00.000Z"},
+        "stale": {"activity": "2026-01-01T00:00:00.000Z", "full_at": "2026-01-09T11:00:00.000Z"},
+        "old_state": {"cursor": "2026-01-01T00:00:00.000Z", "full_at": "2026-01-10T06:00:00.000Z"},
     }
-    customers = [_customer(c, None) for c in ("recent", "stale", "empty", "new")]
+    customers = [
+        _customer("active", "2026-01-10T11:00:00.000Z"),
+        _customer("idle", "2026-01-10T09:00:00.000Z"),
+        _customer("stale", "2026-01-01T00:00:00.000Z"),
+        _customer("old_state", "2026-01-01T00:00:00.000Z"),
+        _customer("new", None),
+    ]
     plans = {p.customer_id: p for p in plan_facts(customers, state, WINDOW, DAY, now)}
-    assert plans["recent"] == Fetch("recent", "2026-01-10T07:00:00.000Z")
+    # facts that occurred since the previous activity minus the 2 h look-back
+    assert plans["active"] == Fetch("active", "2026-01-10T07:00:00.000Z", activity="2026-01-10T11:00:00.000Z")
+    assert "idle" not in plans, "no new activity and no full read due: no request"
     assert plans["stale"].full and plans["stale"].start is None
-    assert plans["empty"] == Fetch("empty", "2026-01-10T04:00:00.000Z")
+    assert plans["old_state"].full, "state written before facts kept the activity is read in full once"
     assert plans["new"].full
 
-    remember_facts(state, plans["stale"], "2026-01-10T11:00:00Z", now)
-    assert state["stale"] == {"cursor": "2026-01-10T11:00:00.000Z", "full_at": "2026-01-10T12:00:00.000Z"}
-    remember_facts(state, plans["recent"], None, now)
-    assert state["recent"]["full_at"] == "2026-01-10T06:00:00.000Z", "an incremental read is not a full one"
+    remember_facts(state, plans["stale"], now)
+    assert state["stale"] == {"activity": "2026-01-01T00:00:00.000Z", "full_at": "2026-01-10T12:00:00.000Z"}
+    remember_facts(state, plans["active"], now)
+    assert state["active"]["full_at"] == "2026-01-10T06:00:00.000Z", "an incremental read is not a full one"
+    assert state["active"]["activity"] == "2026-01-10T11:00:00.000Z"
 
 
 def test_moved() -> None:

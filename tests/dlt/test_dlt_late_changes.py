@@ -8,6 +8,8 @@ from typing import Any
 
 from dlt_helpers import assert_matches_sandbox, assert_no_duplicate_keys, counts, duckdb_pipeline, rows, run
 
+from outlit_core.client import OutlitClient
+
 # the sandbox dates late events up to 2 days back; a look-back of 2 days reaches all of them
 LATE_LOOKBACK_HOURS = 48
 NOTHING_ELSE = {"events_per_customer": 0, "facts_per_customer": 0, "status_changes": 0}
@@ -67,36 +69,54 @@ def test_silent_fact_status_changes_wait_for_the_full_reread(fresh_sandbox: Any,
     silent = {c["id"]: c for c in changes["silent_status_changes"]}
     assert len(silent) == 8, "the sandbox should have changed statuses silently"
 
-    # Between full re-reads each customer is asked only for facts detected after its cursor minus the
-    # look-back. A silent change on a fact detected before that is therefore not seen yet; one on a
-    # more recent fact is (it comes back with the window). Classify from the loaded rows and state.
-    state = pipeline.state["sources"]["outlit"]["resources"]["facts"]["customers"]
-    detected = {
-        fid: max(_utc(d), _utc(ld or d))
-        for fid, d, ld in rows(pipeline, "facts", "id, detected_at, last_detected_at")
-    }
-    lookback = timedelta(hours=24)
-    stale, fresh = set(), set()
-    for fid, change in silent.items():
-        entry = state[change["customerId"]]
-        after = datetime.fromisoformat(entry["cursor"] or entry["full_at"]) - lookback
-        if detected[fid] < after:
-            stale.add(fid)
-        elif detected[fid] > after:
-            fresh.add(fid)
-    assert stale, "some silently changed facts should be older than the incremental window"
-
-    run(pipeline, fresh_sandbox)  # full re-read not due (default: once a day)
+    # no customer's activity moved and no full read is due (default: once a day): no facts are asked,
+    # so the old statuses stay until the full read (the documented bound)
+    asked = _facts_requests(fresh_sandbox)
+    run(pipeline, fresh_sandbox)
+    assert _facts_requests(fresh_sandbox) == asked
     statuses = dict(rows(pipeline, "facts", "id, status"))
-    for fid in stale:
-        assert statuses[fid] == silent[fid]["from"], f"fact {fid} was not expected to be re-read yet"
-    for fid in fresh:
-        assert statuses[fid] == silent[fid]["to"], f"fact {fid} lies in the look-back and was re-read"
+    assert all(statuses[fid] == change["from"] for fid, change in silent.items())
 
-    run(pipeline, fresh_sandbox, facts_full_refresh_hours=0)  # the full re-read, due on every run
+    run(pipeline, fresh_sandbox, facts_full_refresh_hours=0)  # the full read, due on every run
     statuses = dict(rows(pipeline, "facts", "id, status"))
     for fid, change in silent.items():
-        assert statuses[fid] == change["to"], f"fact {fid} kept its old status after the full re-read"
+        assert statuses[fid] == change["to"], f"fact {fid} kept its old status after the full read"
     assert counts(pipeline)["facts"] == n_facts, "status changes update rows in place, they add none"
     assert_matches_sandbox(pipeline, fresh_sandbox)
     assert_no_duplicate_keys(pipeline)
+
+
+def test_facts_detected_now_about_old_occurrences_reach_the_warehouse(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
+    # Outlit filters facts by occurrence time, so an incremental `after` window never returns a fact
+    # detected today about something that happened months ago, nor a status change on an old fact.
+    pipeline = duckdb_pipeline(tmp_path)
+    run(pipeline, fresh_sandbox)
+    changes = fresh_sandbox.advance(hours=2, events_per_customer=2, facts_per_customer=3, status_changes=4)
+    new_facts = {fid for ids in changes["facts"].values() for fid in ids}
+    changed = {c["id"]: c for c in changes["status_changes"]}
+    with OutlitClient(fresh_sandbox.api_key, base_url=fresh_sandbox.base_url) as client:
+        facts = [client.call_tool("outlit_get_fact", {"factId": fid}) for fid in sorted(new_facts)]
+    month_ago = datetime.fromisoformat(changes["now"]) - timedelta(days=30)
+    old = {f["id"] for f in facts if f["occurredAt"] and datetime.fromisoformat(f["occurredAt"]) < month_ago}
+    assert old, "the sandbox should have detected facts now about activity months ago"
+
+    # activity moved for every customer: each is asked for the facts about its new activity; the ones
+    # about old occurrences are not in that window
+    run(pipeline, fresh_sandbox)
+    loaded = {r[0] for r in rows(pipeline, "facts", "id")}
+    assert not old & loaded
+
+    # within facts_full_refresh_hours every customer's facts are read in full: all of it lands
+    run(pipeline, fresh_sandbox, facts_full_refresh_hours=0)
+    loaded = {r[0] for r in rows(pipeline, "facts", "id")}
+    assert new_facts <= loaded
+    statuses = dict(rows(pipeline, "facts", "id, status"))
+    assert all(statuses[fid] == change["to"] for fid, change in changed.items())
+    assert_matches_sandbox(pipeline, fresh_sandbox)
+    assert_no_duplicate_keys(pipeline)
+
+
+def _facts_requests(sb: Any) -> int:
+    return int(sb.stats()["tools"].get("outlit_list_facts", 0))

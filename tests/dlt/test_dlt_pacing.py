@@ -16,7 +16,7 @@ from dlt_helpers import assert_matches_sandbox, duckdb_pipeline, run
 from dlt_sources.outlit import helpers, outlit_source
 from outlit_core.client import OutlitClient
 
-source_module = importlib.import_module("dlt_sources.outlit")
+source_module = importlib.import_module("dlt_sources.outlit.options")
 
 
 class _Recording(OutlitClient):
@@ -92,7 +92,7 @@ def test_a_client_passed_in_keeps_its_own_rate(fresh_sandbox: Any) -> None:
 
 def test_shared_client_without_a_bound_passes_pages_through() -> None:
     shared = helpers.SharedClient(lambda: None)  # type: ignore[arg-type, return-value]
-    pages = [{"n": 1}, {"n": 2}]
+    pages = [{"n": 1, "pagination": {"nextCursor": "c"}}, {"n": 2}]
     assert list(shared.gated(iter(pages))) == pages
 
 

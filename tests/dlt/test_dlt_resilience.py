@@ -46,7 +46,10 @@ def _client(sb: Any, rule: Rule | None = None, retries: int = 3) -> OutlitClient
 
 
 def _run(pipeline: Any, client: OutlitClient) -> None:
-    pipeline.run(outlit_source(client=client, include_sources=True, max_workers=3))
+    # facts read in full on every run, so a status change lands at once (the bound is tested elsewhere)
+    pipeline.run(
+        outlit_source(client=client, include_sources=True, max_workers=3, facts_full_refresh_hours=0)
+    )
 
 
 def test_429s_and_5xx_are_retried_and_the_warehouse_is_complete(fresh_sandbox: Any, tmp_path: Path) -> None:

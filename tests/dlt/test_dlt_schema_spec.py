@@ -27,8 +27,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...], set[str], set[str]]] = {
     "timeline": (
         "ToolOutput_outlit_get_timeline",
         ("events",),
-        {"sourceRef"},
-        {"customer_id", "source_ref__source_type", "source_ref__source_id"},
+        {"sourceRef"},  # repeats sourceType / sourceId exactly, so it is not loaded twice (docs/dlt.md)
+        {"customer_id"},
     ),
     "facts": (
         "ToolOutput_outlit_list_facts",

@@ -87,10 +87,9 @@ def test_advance_appends_after_everything_and_changes_recent_facts(fresh_api: An
     found = set()
     for cid in changes["facts"]:
         found |= {
-            f["id"]
-            for f in fresh_api.tool("outlit_list_facts", {"customer": cid, "after": before["now"]})["facts"]
+            f["id"] for f in fresh_api.tool("outlit_list_facts", {"customer": cid, "limit": 100})["facts"]
         }
-    assert found == touched
+    assert touched <= found
 
 
 def test_reset_restores_the_seeded_state(fresh_api: Any) -> None:
@@ -350,14 +349,14 @@ def test_advance_silent_status_changes_move_no_timestamp(fresh_api: Any) -> None
         fact = fresh_api.tool("outlit_get_fact", {"factId": change["id"]})
         assert fact["status"] == change["to"] != change["from"] == seeded[change["id"]]["status"]
         assert {k: fact[k] for k in stamps} == {k: seeded[change["id"]][k] for k in stamps}
-    # an incremental read bounded by the previous clock does not see them: that is the point
+    # a read bounded by occurrence after the previous clock does not see them: that is the point
     seen = set()
     for cid in changes["facts"]:
         seen |= {
             f["id"]
             for f in fresh_api.tool("outlit_list_facts", {"customer": cid, "after": before_now})["facts"]
         }
-    assert seen == loud | new
+    assert seen.isdisjoint({c["id"] for c in silent})
 
 
 def test_advance_route_refuses_bad_counts(fresh_sandbox: Any) -> None:

@@ -150,9 +150,10 @@ def test_fact_filters(api: Any) -> None:
         "facts"
     ]
     assert all(f["linkedSourceRef"]["sourceType"] in ("CALL", "OPPORTUNITY") for f in calls)
-    cut = sorted(f["lastDetectedAt"] for f in facts["facts"])[len(facts["facts"]) // 2]
-    later = api.tool("outlit_list_facts", {"customer": customer["id"], "after": cut})["facts"]
-    assert later and all(f["lastDetectedAt"] >= cut for f in later)
+    # after/before bound the fact's occurrence time, as Outlit's CLI documents (`outlit facts list --after`)
+    cut = sorted(f["occurredAt"] for f in facts["facts"] if f["occurredAt"])[len(facts["facts"]) // 2]
+    later = api.tool("outlit_list_facts", {"customer": customer["id"], "after": cut, "limit": 100})["facts"]
+    assert {f["id"] for f in later} == {f["id"] for f in facts["facts"] if (f["occurredAt"] or "") >= cut}
 
 
 def test_sources_and_search_filter(api: Any) -> None:

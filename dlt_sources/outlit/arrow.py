@@ -1,0 +1,227 @@
+"""Arrow tables built per page from the typed columns a resource declares.
+
+A resource that yields Arrow tables skips dlt's row-by-row normalizer: dlt writes the table to Parquet (or,
+for a destination without Parquet, converts it to the destination's format) and the normalize step
+becomes a file move. The table follows the declared column hints exactly (same names, types and
+nullability), so dlt keeps the declared schema and nothing differs from the row path:
+
+* ``timestamp`` columns are ``timestamp[us, UTC]``, ``double`` ``float64``, ``bigint`` ``int64``;
+* ``json`` columns are JSON text (``string``), which is how dlt itself represents a ``json`` column without
+  a nested Arrow type; DuckDB and PostgreSQL store it as ``JSON`` / ``jsonb``;
+* a field the API returns that is not declared is kept as a column of the type Arrow infers (nested values
+  as JSON text), as the row path would add it;
+* a value that does not fit its declared type (say, an unparseable timestamp) is loaded as NULL in the
+  typed column and kept verbatim in a ``<column>__v_text`` column, like dlt's own variant columns, so
+  nothing is lost and the page still loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+from dlt.common.schema.typing import TTableSchemaColumns
+
+from .timestamps import format_timestamp, parse_timestamp
+
+Rows = list[dict[str, Any]]
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "json": pa.string(),
+    "double": pa.float64(),
+    "bigint": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamp": TIMESTAMP,
+}
+_naming = NamingConvention()
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@functools.lru_cache(maxsize=4096)
+def column_name(key: str) -> str:
+    """The column dlt's default naming gives an API field, e.g. ``occurredAt`` -> ``occurred_at``."""
+    return _naming.normalize_identifier(key)
+
+
+def arrow_type(hint: dict[str, Any]) -> pa.DataType:
+    return _ARROW_TYPES[hint["data_type"]]
+
+
+def to_table(rows: Rows, columns: TTableSchemaColumns, *, drop: Iterable[str] = ()) -> pa.Table:
+    """One page of API records (camelCase keys, already shaped) as an Arrow table.
+
+    Declared columns come first, in declaration order, and are always present (NULL when the page lacks
+    them); then any other field, named as dlt names it. Keys in ``drop`` are left out.
+    """
+    by_column: dict[str, str] = {}
+    seen = set(drop)
+    for row in rows:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                by_column.setdefault(column_name(key), key)
+    arrays: list[pa.Array] = []
+    fields: list[pa.Field] = []
+    for name, hint in columns.items():
+        key = by_column.pop(name, name)
+        values = [row.get(key) for row in rows]
+        typed, variant = _typed(values, hint["data_type"])
+        arrays.append(typed)
+        fields.append(pa.field(name, typed.type, nullable=hint.get("nullable", True)))
+        if variant is not None:
+            arrays.append(variant)
+            fields.append(pa.field(f"{name}__v_text", pa.string()))
+    for name, key in by_column.items():
+        array = _inferred([row.get(key) for row in rows])
+        arrays.append(array)
+        fields.append(pa.field(name, array.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def latest_timestamp(table: pa.Table, column: str) -> str | None:
+    """The largest value of a timestamp column, formatted as the tools take it (None when all NULL)."""
+    if column not in table.column_names or table.num_rows == 0:
+        return None
+    value = pc.max(table.column(column)).as_py()
+    return format_timestamp(value) if isinstance(value, datetime) else None
+
+
+def column_values(table: pa.Table | Rows, column: str) -> list[Any]:
+    """One column of a page as Python values, from an Arrow table or from rows."""
+    if isinstance(table, pa.Table):
+        return table.column(column).to_pylist() if column in table.column_names else [None] * table.num_rows
+    return [row.get(column) for row in table]
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _typed(values: list[Any], data_type: str) -> tuple[pa.Array, pa.Array | None]:
+    """The values as the declared type, plus a variant column for any value that does not fit."""
+    target = _ARROW_TYPES[data_type]
+    try:
+        if data_type == "json":
+            return pa.array([_json_text(v) for v in values], pa.string()), None
+        if data_type == "timestamp":
+            return pa.array(values, pa.string()).cast(TIMESTAMP), None
+        return pa.array(values, target), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    convert = _CONVERTERS[data_type]
+    typed: list[Any] = []
+    variant: list[str | None] = []
+    for value in values:
+        try:
+            typed.append(None if value is None else convert(value))
+            variant.append(None)
+        except (TypeError, ValueError, OverflowError):
+            typed.append(None)
+            variant.append(value if isinstance(value, str) else _json_text(value))
+    _log.warning(
+        f"Outlit: {sum(v is not None for v in variant)} value(s) do not fit the declared type {data_type}; "
+        "loaded as NULL with the raw value in a __v_text column"
+    )
+    return pa.array(typed, target), pa.array(variant, pa.string())
+
+
+def _inferred(values: list[Any]) -> pa.Array:
+    if any(isinstance(v, dict | list) for v in values):
+        return pa.array([_json_text(v) for v in values], pa.string())
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        texts = [v if v is None or isinstance(v, str) else _json_text(v) for v in values]
+        return pa.array(texts, pa.string())
+    if pa.types.is_string(array.type) and array.null_count < len(array):
+        # dlt's row path types ISO-8601 timestamp strings as timestamps (its iso_timestamp detection)
+        present = [v for v in values if v is not None]
+        if all(isinstance(v, str) and _ISO_TIMESTAMP.match(v) for v in present):
+            try:
+                return array.cast(TIMESTAMP)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return array
+    # a field that is NULL on every row of this page has no type yet; dlt skips such columns until a
+    # page gives them one, as the row path does
+    return array
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("bool is not a bigint")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("not a whole number")
+    return int(value)
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError("bool is not a double")
+    return float(value)
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError("not text")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError("not a bool")
+
+
+def _to_timestamp(value: Any) -> datetime:
+    return parse_timestamp(value, field="value")
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "text": _to_text,
+    "json": _json_text,
+    "double": _to_float,
+    "bigint": _to_int,
+    "bool": _to_bool,
+    "timestamp": _to_timestamp,
+}
+_log = logging.getLogger("dlt_sources.outlit")
+
+
+def quiet_json_hint_notice(resources: Sequence[str]) -> None:
+    """Drop dlt's notice that an Arrow ``string`` column is declared ``json`` for the named resources.
+
+    dlt logs, once per table and run, that the declared hint (``json``) wins over the Arrow type (``string``)
+    and that the destination coerces the value; that is the intended path for JSON text, so the notice
+    would only be noise on every scheduled run. Other notices, and other resources' notices, still show.
+    """
+    from dlt.common import logger as dlt_logger
+
+    names = frozenset(resources)
+    target = getattr(dlt_logger, "LOGGER", None) or logging.getLogger("dlt")
+    if any(isinstance(f, _JsonHintFilter) and f.names >= names for f in target.filters):
+        return
+    target.addFilter(_JsonHintFilter(names))
+
+
+class _JsonHintFilter(logging.Filter):
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "when merging arrow schema with dlt schema" not in message:
+            return True
+        return not any(f"In resource: {name}," in message for name in self.names)
