@@ -218,10 +218,9 @@ def create_app(state: SandboxState) -> Starlette:
         return _json(result)
 
     async def list_integrations(request: Request) -> Response:
-        raw = request.query_params.get("connectedOnly", "false").lower()
-        if raw not in ("true", "false", "1", "0"):
-            raise ApiError(400, "connectedOnly must be true or false", code="INVALID_REQUEST")
-        return _json(state.integrations.list(raw in ("true", "1")))
+        # as the real route reads it: only "true" is true, anything else lists every provider
+        connected_only = request.query_params.get("connectedOnly") == "true"
+        return _json(state.integrations.list(connected_only, state.dataset.now))
 
     async def capabilities(request: Request) -> Response:
         return _json(state.integrations.capabilities(request.query_params.get("provider")))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .timeutil import iso
+from .timeutil import Clock, iso
 
 BILLING_STATUSES = ("NONE", "TRIALING", "PAYING", "PAST_DUE", "CHURNED")
 JOURNEY_STAGES = ("DISCOVERED", "SIGNED_UP", "ACTIVATED", "ENGAGED", "INACTIVE")
@@ -161,7 +161,7 @@ class Dataset:
     """All records plus the indexes the handlers need."""
 
     seed: int
-    now: datetime
+    clock: Clock
     customers: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     workspace_users: list[dict[str, Any]] = field(default_factory=list)
@@ -173,6 +173,10 @@ class Dataset:
     fact_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     advances: int = 0
     version: int = 0  # bumped on every change so derived views (SQL tables) know to refresh
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
 
     def find_customer(self, key: str) -> dict[str, Any] | None:
         """A customer by id, domain or (case-insensitive) name."""
@@ -190,13 +194,14 @@ class Dataset:
 class Generator:
     """Builds a Dataset and appends to it (``advance``) with its own deterministic random streams."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, clock: Clock) -> None:
         self.seed = seed
-        self.now = now
+        self.clock = clock
+        self.now = clock.now()  # what the seeded data is generated relative to
 
     def build(self, customers: int, events_per_customer: int, facts_per_customer: int) -> Dataset:
         rng = random.Random(self.seed)
-        ds = Dataset(seed=self.seed, now=self.now)
+        ds = Dataset(seed=self.seed, clock=self.clock)
         ds.workspace_users = self._workspace_users(rng, max(4, min(12, customers // 6 + 3)))
         names = self._company_names(rng, customers)
         for i in range(customers):
@@ -627,8 +632,8 @@ class Generator:
         ds.advances += 1
         rng = random.Random(f"{self.seed}:advance:{ds.advances}")
         old_now = ds.now
-        new_now = old_now + timedelta(hours=hours)
-        ds.now = self.now = new_now
+        new_now = ds.clock.advance(timedelta(hours=hours))
+        self.now = new_now
         # taken before anything is appended: late events must land before what a previous load already saw
         latest_before = {cid: evs[-1]["_ts"] for cid, evs in ds.events.items() if evs}
         latest = max(latest_before.values(), default=old_now)

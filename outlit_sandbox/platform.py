@@ -498,7 +498,13 @@ class Platform:
             raise CommandError(
                 "validation_failed", f"Unknown actionKeys: {', '.join(unknown)}", {"path": ["actionKeys"]}
             )
-        key = re.sub(r"[^a-z0-9]+", "_", body["displayName"].lower()).strip("_") or "custom"
+        base = re.sub(r"[^a-z0-9]+", "_", body["displayName"].lower()).strip("_") or "custom"
+        taken = {a["agentKey"] for a in self.agents.values()}
+        key = base
+        for n in range(2, len(taken) + 3):  # agent keys stay unique, as Outlit keys them per organization
+            if key not in taken:
+                break
+            key = f"{base}_{n}"
         agent = self._agent(key, body["displayName"], now, list(body.get("actionKeys", [])), enabled=False)
         agent["_instructions"] = body["instructions"]
         return "agent.create", {"agent": self._agent_view(agent)}, [{"type": "agent", "id": agent["id"]}], []

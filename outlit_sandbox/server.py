@@ -167,8 +167,11 @@ def running(
 ) -> Iterator[Sandbox]:
     """Run a sandbox for the duration of the ``with`` block and yield a :class:`Sandbox`.
 
-    Extra keyword settings (``fault_kinds``, ``slow_seconds``, ``retry_after``, ``plan_limit_status``,
-    ``connection_limit``) go to :class:`SandboxConfig`.
+    The clock starts at ``now`` (default: the start time) and follows wall time; ``frozen=True`` keeps it
+    at ``now`` (moved only by ``advance``) for tests that compare answers over time.
+
+    Extra keyword settings (``frozen``, ``fault_kinds``, ``slow_seconds``, ``retry_after``,
+    ``plan_limit_status``, ``connection_limit``) go to :class:`SandboxConfig`.
     """
     config = SandboxConfig(
         seed=seed,
@@ -245,6 +248,8 @@ def cli_args(config: SandboxConfig, host: str, port: int) -> list[str]:
         args += ["--plan-api-calls", str(config.plan_api_calls)]
     if config.now is not None:
         args += ["--now", config.now.isoformat()]
+    if config.frozen:
+        args.append("--frozen")
     return args
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from .ingest import IngestStore, RateLimiter
 from .integrations import Integrations
 from .platform import Platform
 from .sql import SqlEngine, activity_row
-from .timeutil import hour_floor, iso
+from .timeutil import Clock, iso
 
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "slow")
 ORG_ID = "org_sandbox"
@@ -36,7 +37,8 @@ class SandboxConfig:
     plan_api_calls: int | None = None  # None: unlimited tool calls
     plan_limit_status: int = 429  # the spec allows 402 or 429 for an exhausted allowance
     connection_limit: int = 8
-    now: datetime | None = None  # anchor clock; default: start time truncated to the hour
+    now: datetime | None = None  # the clock's anchor; default: the start time
+    frozen: bool = False  # True: the clock stays at its anchor (plus advances) instead of following wall time
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -44,7 +46,8 @@ class SandboxConfig:
         if not self.public_key:
             self.public_key = f"pk_sandbox_{secrets.token_hex(8)}"
         if self.now is None:
-            self.now = hour_floor(datetime.now(tz=UTC))
+            now = datetime.now(tz=UTC)
+            self.now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         self.check()
 
     def check(self) -> None:
@@ -111,6 +114,7 @@ class SandboxState:
     _sources_cache: tuple[int, list[dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._started = time.monotonic()  # a reset keeps the wall time that passed since start
         self.reset()
 
     def reset(self) -> None:
@@ -119,13 +123,14 @@ class SandboxState:
         assert cfg.now is not None
         if getattr(self, "sql", None) is not None:
             self.sql.close()
-        self.generator = Generator(cfg.seed, cfg.now)
+        clock = Clock(cfg.now, frozen=cfg.frozen, started=self._started)
+        self.generator = Generator(cfg.seed, clock)
         self.dataset = self.generator.build(cfg.customers, cfg.events_per_customer, cfg.facts_per_customer)
         self.ingest = IngestStore()
         self.limiter = RateLimiter(cfg.ingest_rps)
         self.integrations = Integrations(org_id=ORG_ID, connection_limit=cfg.connection_limit)
-        self.integrations.seed(cfg.now)
-        self.platform = Platform(seed=cfg.seed, now=cfg.now)
+        self.integrations.seed(self.generator.now)
+        self.platform = Platform(seed=cfg.seed, now=self.generator.now)
         self.sql = SqlEngine()
         self.routes = Counter()
         self.tools = Counter()
@@ -221,7 +226,7 @@ class SandboxState:
             "sources": [{"sourceType": t, "sourceId": i} for (t, i) in ds.sources],
             "integrations": [
                 {"id": i["id"], "status": i["status"], "syncStatus": i["syncStatus"]}
-                for i in self.integrations.list(False)["items"]
+                for i in self.integrations.list(False, ds.now)["items"]
             ],
             "agents": [a["id"] for a in self.platform.agents.values()],
             "automations": [a["id"] for a in self.platform.automations.values()],
