@@ -211,8 +211,10 @@ def create_app(state: SandboxState) -> Starlette:
         if issues:
             raise invalid_input(issues)
         if tool == "outlit_query":
-            state.sql.sync(state)
-            result = await run_in_threadpool(state.sql.run, args["sql"], int(args.get("limit", 1000)))
+            state.sql.sync(state.dataset, state.ingest.activity_rows)
+            result = await run_in_threadpool(
+                state.sql.run, args["sql"], int(args.get("limit", 1000)), state.dataset.now, cfg.query_timeout
+            )
         else:
             result = HANDLERS[tool](state, args)
         return _json(result)

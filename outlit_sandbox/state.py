@@ -37,6 +37,7 @@ class SandboxConfig:
     plan_api_calls: int | None = None  # None: unlimited tool calls
     plan_limit_status: int = 429  # the spec allows 402 or 429 for an exhausted allowance
     connection_limit: int = 8
+    query_timeout: float = 20.0  # seconds before an outlit_query statement is interrupted
     now: datetime | None = None  # the clock's anchor; default: the start time
     frozen: bool = False  # True: the clock stays at its anchor (plus advances) instead of following wall time
 
@@ -68,6 +69,8 @@ class SandboxConfig:
             problems.append("plan_limit_status must be 402 or 429")
         if not self.public_key.startswith("pk_"):
             problems.append("public_key must start with 'pk_'")
+        if not 0 < self.query_timeout <= 300:
+            problems.append("query_timeout must be > 0 and <= 300 seconds")
         if self.slow_seconds < 0 or self.retry_after < 0:
             problems.append("slow_seconds and retry_after must be >= 0")
         if problems:
@@ -91,6 +94,7 @@ RUNTIME_SETTINGS = (
     "plan_api_calls",
     "plan_limit_status",
     "connection_limit",
+    "query_timeout",
 )
 
 

@@ -661,7 +661,10 @@ def search_customer_context(state: SandboxState, args: dict[str, Any]) -> dict[s
 
 # ------------------------------------------------------------------------------------------ sql + misc
 def query(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
-    return state.sql.run(args["sql"], int(args.get("limit", 1000)))
+    state.sql.sync(state.dataset, state.ingest.activity_rows)
+    return state.sql.run(
+        args["sql"], int(args.get("limit", 1000)), state.dataset.now, state.config.query_timeout
+    )
 
 
 def schema(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
