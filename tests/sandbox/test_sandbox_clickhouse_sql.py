@@ -197,4 +197,3 @@ def test_clickhouse_patterns_give_the_clickhouse_answer(
     data = response.json()["data"]
     assert [list(row) for row in data] == [list(row) for row in expected]  # names and their order
     assert data == expected
-
