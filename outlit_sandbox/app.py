@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import ingest as ingest_mod
 from .errors import ApiError, invalid_input
+from .limits import BadJson, BodyTooLarge, parse_json, read_body
 from .platform import BODY_COMMANDS, ROUTES, CommandError, error_envelope
 from .state import ORG_ID, SandboxState
 from .tool_inputs import TOOL_INPUTS, TOOL_NAMES
@@ -68,15 +69,18 @@ def _request_id() -> str:
 
 
 async def _read_json(request: Request, *, required: bool = True) -> Any:
-    raw = await request.body()
+    try:
+        raw = await read_body(request)
+    except BodyTooLarge as err:
+        raise ApiError(400, str(err), code="INVALID_REQUEST") from None
     if not raw.strip():
         if required:
             raise ApiError(400, "Request body is required: send a JSON object", code="INVALID_JSON")
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "Invalid JSON body: send a JSON object", code="INVALID_JSON") from None
+        return parse_json(raw)
+    except BadJson as err:
+        raise ApiError(400, f"{err}: send a JSON object", code="INVALID_JSON") from None
 
 
 def _object_body(body: Any) -> dict[str, Any]:
@@ -317,27 +321,22 @@ def create_app(state: SandboxState) -> Starlette:
             return reply(
                 {"success": False, "message": "Rate limit exceeded: retry after X-RateLimit-Reset"}, 429
             )
-        declared = request.headers.get("content-length", "")
-        # Refuse an oversized body from its declared length, before reading it into memory.
-        raw = (
-            b"" if declared.isdigit() and int(declared) > ingest_mod.MAX_BODY_BYTES else await request.body()
-        )
-        size = int(declared) if not raw and declared.isdigit() else len(raw)
-        if size > ingest_mod.MAX_BODY_BYTES:
+        try:
+            # refused as soon as it passes 1 MB, whatever Content-Length says (or if it says nothing)
+            body = parse_json(await read_body(request))
+        except BodyTooLarge as err:
             store.rejected_requests += 1
             return reply(
                 {
                     "success": False,
-                    "message": f"Request body is {size} bytes; the limit is 1 MB: send fewer events",
+                    "message": f"Request body is over 1 MB ({err.size:,} bytes read): send fewer events",
                     "errors": [{"path": [], "message": "Request body exceeds 1 MB"}],
                 },
                 400,
             )
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except BadJson as err:
             store.rejected_requests += 1
-            return reply({"success": False, "message": "Invalid JSON body"}, 400)
+            return reply({"success": False, "message": str(err)}, 400)
         issues = ingest_mod.validate_payload(body)
         if issues:
             store.rejected_requests += 1

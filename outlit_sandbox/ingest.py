@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from .dataset import Dataset
 
 MAX_EVENTS = 100
-MAX_BODY_BYTES = 1_000_000
 EVENT_TYPES = ("pageview", "custom", "form", "identify", "engagement", "calendar", "stage", "billing")
 
 _OBJ: Spec = {"type": "object"}

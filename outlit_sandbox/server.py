@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 
 from .app import create_app
+from .limits import CappedHttpToolsProtocol
 from .state import SandboxConfig, SandboxState
 
 STARTUP_TIMEOUT = 30.0
@@ -139,7 +140,7 @@ def build(
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
-        http="httptools",
+        http=CappedHttpToolsProtocol,
         loop=loop,
         timeout_keep_alive=30,
         server_header=False,
