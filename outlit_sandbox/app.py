@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from . import ingest as ingest_mod
 from .errors import ApiError, invalid_input
 from .limits import BadJson, BodyTooLarge, parse_json, read_body
-from .platform import BODY_COMMANDS, ROUTES, CommandError, error_envelope
+from .platform import COMMANDS, Command, CommandError, error_envelope
 from .state import ORG_ID, SandboxState
 from .tool_inputs import TOOL_INPUTS, TOOL_NAMES
 from .tools import HANDLERS
@@ -251,23 +251,23 @@ def create_app(state: SandboxState) -> Starlette:
     async def sync_status(request: Request) -> Response:
         return _json(state.integrations.sync_status(request.query_params.get("provider"), state.dataset.now))
 
-    def platform_handler(command: str) -> Handler:
+    def platform_handler(command: Command) -> Handler:
         async def handler(request: Request) -> Response:
             rid = request.path_params.get("id")
             body = None
             try:
-                if command in BODY_COMMANDS:
+                if command.takes_body:
                     try:
                         body = await _read_json(request)
                     except ApiError as err:
                         raise CommandError("validation_failed", err.error) from None
-                operation, data, resources, warnings = state.platform.run(command, rid, body)
+                operation, data, resources, warnings = command.run(state.platform, rid, body)
             except CommandError as err:
-                return _json(error_envelope(command, err), err.status)
+                return _json(error_envelope(command.command_id, err), err.status)
             return _json(
                 {
                     "ok": True,
-                    "commandId": command,
+                    "commandId": command.command_id,
                     "commandVersion": 1,
                     "correlationId": f"corr_{next(_ids):012x}",
                     "result": {
@@ -442,13 +442,10 @@ def create_app(state: SandboxState) -> Starlette:
         Route("/_sandbox/config", sandbox_route(sb_config), methods=["POST"]),
         Route("/_sandbox/reset", sandbox_route(sb_reset), methods=["POST"]),
     ]
-    by_path: dict[str, dict[str, str]] = {}
-    for method, path, command in ROUTES:
-        by_path.setdefault(path, {})[method] = command
-    for path, methods in by_path.items():
-        for method, command in methods.items():
-            name = f"{method} {path}"
-            routes.append(Route(path, public(name, "platform", platform_handler(command)), methods=[method]))
+    for command in COMMANDS:
+        name = f"{command.method} {command.path}"
+        handler = public(name, "platform", platform_handler(command))
+        routes.append(Route(command.path, handler, methods=[command.method]))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
