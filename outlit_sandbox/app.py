@@ -19,11 +19,11 @@ from starlette.types import Receive, Scope, Send
 
 from . import ingest as ingest_mod
 from .errors import ApiError, invalid_input
+from .handlers import HANDLERS
 from .limits import BadJson, BodyTooLarge, parse_json, read_body
 from .platform import COMMANDS, Command, CommandError, error_envelope
 from .state import ORG_ID, SandboxState
 from .tool_inputs import TOOL_INPUTS, TOOL_NAMES
-from .tools import HANDLERS
 from .validation import validate
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .dataset import Dataset, Generator
+from .dataset import Dataset
+from .generator import Generator
 from .ingest import IngestStore, RateLimiter
 from .integrations import Integrations
 from .platform import Platform

@@ -310,7 +310,7 @@ def test_advance_late_events_land_before_the_latest_without_moving_last_activity
 
 
 def test_late_events_skip_customers_without_recent_activity_and_leave_other_draws_alone() -> None:
-    from outlit_sandbox.dataset import Generator
+    from outlit_sandbox.generator import Generator
 
     def run(**late: int) -> tuple[Any, dict[str, Any], dict[str, datetime]]:
         gen = Generator(4, Clock(NOW, frozen=True))  # a seed with 2 of 8 customers active in the last 2 days
@@ -343,7 +343,7 @@ def test_advance_silent_status_changes_move_no_timestamp(fresh_api: Any) -> None
     loud = {c["id"] for c in changes["status_changes"]}
     new = {i for ids in changes["facts"].values() for i in ids}
     assert not ({c["id"] for c in silent} & (loud | new))  # never a fact this advance already touched
-    from outlit_sandbox.dataset import Generator
+    from outlit_sandbox.generator import Generator
 
     # the fresh_sandbox dataset
     seeded = Generator(7, Clock(_ts(before_now), frozen=True)).build(6, 40, 6).fact_by_id
