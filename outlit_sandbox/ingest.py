@@ -140,7 +140,7 @@ def validate_payload(body: Any) -> list[dict[str, Any]]:
             issues.append({"path": path, "message": "Invalid input: expected object"})
             continue
         etype = event.get("type")
-        if etype not in EVENT_SPECS:
+        if not isinstance(etype, str) or etype not in EVENT_SPECS:
             issues.append(
                 {
                     "path": [*path, "type"],

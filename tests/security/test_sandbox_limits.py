@@ -141,3 +141,10 @@ def test_deeply_nested_json_is_a_400_not_a_500(fresh_sandbox: Any) -> None:
         # nesting a real payload needs stays accepted
         fine = '{"tool": "outlit_send_notification", "input": {"title": "t", "payload": ' + _deep(30) + "}}"
         assert h.post("/api/tools/call", content=fine, headers=auth).status_code == 200
+
+
+def test_a_non_string_event_type_is_a_400(fresh_sandbox: Any) -> None:
+    """Found by schemathesis (fuzzing phase): an object as an event's `type` crashed the validator."""
+    body = {"source": "server", "events": [{"type": {}, "url": "server://x", "path": "/"}]}
+    response = httpx.post(fresh_sandbox.ingest_url, json=body, trust_env=False)
+    assert response.status_code == 400 and response.json()["errors"][0]["path"] == ["events", 0, "type"]
