@@ -442,10 +442,14 @@ def create_app(state: SandboxState) -> Starlette:
         Route("/_sandbox/config", sandbox_route(sb_config), methods=["POST"]),
         Route("/_sandbox/reset", sandbox_route(sb_reset), methods=["POST"]),
     ]
+    # one route per path, so a wrong method's 405 lists every method the path has (Allow)
+    by_path: dict[str, dict[str, Handler]] = {}
     for command in COMMANDS:
         name = f"{command.method} {command.path}"
         handler = public(name, "platform", platform_handler(command))
-        routes.append(Route(command.path, handler, methods=[command.method]))
+        by_path.setdefault(command.path, {})[command.method] = handler
+    for path, handlers in by_path.items():
+        routes.append(Route(path, _by_method(handlers), methods=list(handlers)))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
@@ -456,6 +460,14 @@ def create_app(state: SandboxState) -> Starlette:
         return _json({"error": message.get(status, "Request failed")}, status, getattr(exc, "headers", None))
 
     return Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+
+
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return endpoint
 
 
 def _next_month_ms(state: SandboxState) -> int:
