@@ -19,10 +19,11 @@ from starlette.types import Receive, Scope, Send
 
 from . import ingest as ingest_mod
 from .errors import ApiError, invalid_input
-from .platform import BODY_COMMANDS, ROUTES, CommandError, error_envelope
+from .handlers import HANDLERS
+from .limits import BadJson, BodyTooLarge, parse_json, read_body
+from .platform import COMMANDS, Command, CommandError, error_envelope
 from .state import ORG_ID, SandboxState
 from .tool_inputs import TOOL_INPUTS, TOOL_NAMES
-from .tools import HANDLERS
 from .validation import validate
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -68,15 +69,18 @@ def _request_id() -> str:
 
 
 async def _read_json(request: Request, *, required: bool = True) -> Any:
-    raw = await request.body()
+    try:
+        raw = await read_body(request)
+    except BodyTooLarge as err:
+        raise ApiError(400, str(err), code="INVALID_REQUEST") from None
     if not raw.strip():
         if required:
             raise ApiError(400, "Request body is required: send a JSON object", code="INVALID_JSON")
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "Invalid JSON body: send a JSON object", code="INVALID_JSON") from None
+        return parse_json(raw)
+    except BadJson as err:
+        raise ApiError(400, f"{err}: send a JSON object", code="INVALID_JSON") from None
 
 
 def _object_body(body: Any) -> dict[str, Any]:
@@ -211,17 +215,18 @@ def create_app(state: SandboxState) -> Starlette:
         if issues:
             raise invalid_input(issues)
         if tool == "outlit_query":
-            state.sql.sync(state)
-            result = await run_in_threadpool(state.sql.run, args["sql"], int(args.get("limit", 1000)))
+            state.sql.sync(state.dataset, state.ingest.activity_rows)
+            result = await run_in_threadpool(
+                state.sql.run, args["sql"], int(args.get("limit", 1000)), state.dataset.now, cfg.query_timeout
+            )
         else:
             result = HANDLERS[tool](state, args)
         return _json(result)
 
     async def list_integrations(request: Request) -> Response:
-        raw = request.query_params.get("connectedOnly", "false").lower()
-        if raw not in ("true", "false", "1", "0"):
-            raise ApiError(400, "connectedOnly must be true or false", code="INVALID_REQUEST")
-        return _json(state.integrations.list(raw in ("true", "1")))
+        # as the real route reads it: only "true" is true, anything else lists every provider
+        connected_only = request.query_params.get("connectedOnly") == "true"
+        return _json(state.integrations.list(connected_only, state.dataset.now))
 
     async def capabilities(request: Request) -> Response:
         return _json(state.integrations.capabilities(request.query_params.get("provider")))
@@ -246,23 +251,23 @@ def create_app(state: SandboxState) -> Starlette:
     async def sync_status(request: Request) -> Response:
         return _json(state.integrations.sync_status(request.query_params.get("provider"), state.dataset.now))
 
-    def platform_handler(command: str) -> Handler:
+    def platform_handler(command: Command) -> Handler:
         async def handler(request: Request) -> Response:
             rid = request.path_params.get("id")
             body = None
             try:
-                if command in BODY_COMMANDS:
+                if command.takes_body:
                     try:
                         body = await _read_json(request)
                     except ApiError as err:
                         raise CommandError("validation_failed", err.error) from None
-                operation, data, resources, warnings = state.platform.run(command, rid, body)
+                operation, data, resources, warnings = command.run(state.platform, rid, body)
             except CommandError as err:
-                return _json(error_envelope(command, err), err.status)
+                return _json(error_envelope(command.command_id, err), err.status)
             return _json(
                 {
                     "ok": True,
-                    "commandId": command,
+                    "commandId": command.command_id,
                     "commandVersion": 1,
                     "correlationId": f"corr_{next(_ids):012x}",
                     "result": {
@@ -316,27 +321,22 @@ def create_app(state: SandboxState) -> Starlette:
             return reply(
                 {"success": False, "message": "Rate limit exceeded: retry after X-RateLimit-Reset"}, 429
             )
-        declared = request.headers.get("content-length", "")
-        # Refuse an oversized body from its declared length, before reading it into memory.
-        raw = (
-            b"" if declared.isdigit() and int(declared) > ingest_mod.MAX_BODY_BYTES else await request.body()
-        )
-        size = int(declared) if not raw and declared.isdigit() else len(raw)
-        if size > ingest_mod.MAX_BODY_BYTES:
+        try:
+            # refused as soon as it passes 1 MB, whatever Content-Length says (or if it says nothing)
+            body = parse_json(await read_body(request))
+        except BodyTooLarge as err:
             store.rejected_requests += 1
             return reply(
                 {
                     "success": False,
-                    "message": f"Request body is {size} bytes; the limit is 1 MB: send fewer events",
+                    "message": f"Request body is over 1 MB ({err.size:,} bytes read): send fewer events",
                     "errors": [{"path": [], "message": "Request body exceeds 1 MB"}],
                 },
                 400,
             )
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except BadJson as err:
             store.rejected_requests += 1
-            return reply({"success": False, "message": "Invalid JSON body"}, 400)
+            return reply({"success": False, "message": str(err)}, 400)
         issues = ingest_mod.validate_payload(body)
         if issues:
             store.rejected_requests += 1
@@ -442,13 +442,14 @@ def create_app(state: SandboxState) -> Starlette:
         Route("/_sandbox/config", sandbox_route(sb_config), methods=["POST"]),
         Route("/_sandbox/reset", sandbox_route(sb_reset), methods=["POST"]),
     ]
-    by_path: dict[str, dict[str, str]] = {}
-    for method, path, command in ROUTES:
-        by_path.setdefault(path, {})[method] = command
-    for path, methods in by_path.items():
-        for method, command in methods.items():
-            name = f"{method} {path}"
-            routes.append(Route(path, public(name, "platform", platform_handler(command)), methods=[method]))
+    # one route per path, so a wrong method's 405 lists every method the path has (Allow)
+    by_path: dict[str, dict[str, Handler]] = {}
+    for command in COMMANDS:
+        name = f"{command.method} {command.path}"
+        handler = public(name, "platform", platform_handler(command))
+        by_path.setdefault(command.path, {})[command.method] = handler
+    for path, handlers in by_path.items():
+        routes.append(Route(path, _by_method(handlers), methods=list(handlers)))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
@@ -459,6 +460,14 @@ def create_app(state: SandboxState) -> Starlette:
         return _json({"error": message.get(status, "Request failed")}, status, getattr(exc, "headers", None))
 
     return Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+
+
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return endpoint
 
 
 def _next_month_ms(state: SandboxState) -> int:

@@ -57,8 +57,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--plan-api-calls", type=int, default=None, help="tool-call allowance (default unlimited)")
     s.add_argument("--plan-limit-status", type=int, choices=(402, 429), default=429)
     s.add_argument("--connection-limit", type=int, default=8, help="plan integration connection limit")
+    s.add_argument("--now", type=_now, default=None, help="where the clock starts (default: the start time)")
     s.add_argument(
-        "--now", type=_now, default=None, help="anchor clock (default: start time, truncated to hour)"
+        "--frozen", action="store_true", help="keep the clock at --now (moved only by /_sandbox/advance)"
     )
     s.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
@@ -86,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan_limit_status=args.plan_limit_status,
             connection_limit=args.connection_limit,
             now=args.now,
+            frozen=args.frozen,
         )
         # uvloop ("auto") for a standalone server; in-process mode keeps the default loop policy
         server, sock, state = build(

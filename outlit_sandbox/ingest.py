@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .identity import apply as apply_identity
+from .identity import event_identity
 from .timeutil import from_ms
 from .validation import Spec, validate
 
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
     from .dataset import Dataset
 
 MAX_EVENTS = 100
-MAX_BODY_BYTES = 1_000_000
 EVENT_TYPES = ("pageview", "custom", "form", "identify", "engagement", "calendar", "stage", "billing")
 
 _OBJ: Spec = {"type": "object"}
@@ -77,6 +78,7 @@ _TYPE_PROPS: dict[str, tuple[dict[str, Spec], tuple[str, ...]]] = {
             "status": {"type": "string", "enum": ("trialing", "paid", "churned")},
             "customerId": {"type": "string"},
             "stripeCustomerId": {"type": "string"},
+            "domain": {"type": "string", "min": 1},  # Outlit's Rust crate keys billing by domain
             "properties": _OBJ,
         },
         ("status",),
@@ -94,6 +96,8 @@ REQUEST_SPEC: Spec = {
     "props": {
         "visitorId": {"type": "string", "uuid": True},
         "fingerprint": {"type": "string", "min": 1},
+        # @outlit/browser sends its session id beside visitorId on every batch (later IngestPayload revision)
+        "sessionId": {"type": "string"},
         "source": {"type": "string", "enum": ("client", "server", "integration")},
         "userIdentity": {
             "type": "object",
@@ -101,6 +105,7 @@ REQUEST_SPEC: Spec = {
             "props": {
                 "email": {"type": "string", "email": True},
                 "userId": {"type": "string"},
+                "fingerprint": {"type": "string", "min": 1},
                 "traits": _OBJ,
             },
         },
@@ -135,7 +140,7 @@ def validate_payload(body: Any) -> list[dict[str, Any]]:
             issues.append({"path": path, "message": "Invalid input: expected object"})
             continue
         etype = event.get("type")
-        if etype not in EVENT_SPECS:
+        if not isinstance(etype, str) or etype not in EVENT_SPECS:
             issues.append(
                 {
                     "path": [*path, "type"],
@@ -158,15 +163,15 @@ def _identity_issues(
 ) -> list[dict[str, Any]]:
     if etype == "identify" and not (event.get("email") or event.get("userId")):
         return [{"path": [*path, "email"], "message": "identify events need an email or a userId"}]
-    if etype == "billing" and not (event.get("customerId") or event.get("stripeCustomerId")):
+    if etype == "billing" and not any(event.get(k) for k in ("customerId", "stripeCustomerId", "domain")):
         return [
             {
                 "path": [*path, "customerId"],
-                "message": "billing events need a customerId or a stripeCustomerId",
+                "message": "billing events need a customerId, a stripeCustomerId or a domain",
             }
         ]
     if source == "server" and etype == "custom":
-        known = any(event.get(k) for k in ("email", "userId", "fingerprint", "customerId"))
+        known = any(event_identity(event).values()) or bool(event.get("customerId"))
         if not known and not (
             batch_user.get("email") or batch_user.get("userId") or batch_customer.get("customerId")
         ):
@@ -280,6 +285,8 @@ class IngestStore:
                 "event": event,
             }
             self.events.append(record)
+            if apply_identity(ds, record):
+                ds.version += 1  # the SQL views reload customers and users
             row = _activity_row(record, len(self.events), received, ds)
             self._rows.append(row)
             rows.append(row)
@@ -309,7 +316,7 @@ def _activity_row(record: dict[str, Any], n: int, received: datetime, ds: Datase
     event = record["event"]
     user = record["userIdentity"] or {}
     account = record["customerIdentity"] or {}
-    external = event.get("customerId") or account.get("customerId")
+    external = event.get("customerId") or event.get("domain") or account.get("customerId")
     known = ds.find_customer(external) if isinstance(external, str) and external else None
     when = received
     stamp = event.get("timestamp")
@@ -325,16 +332,20 @@ def _activity_row(record: dict[str, Any], n: int, received: datetime, ds: Datase
         in ("properties", "formFields", "traits", "customerTraits", "utm", "url", "path", "status", "stage")
     }
     etype = event["type"]
+    identity = event_identity(event)
+    email = identity["email"] or user.get("email")
+    if known is None and email:  # a contact's email names its customer by domain, as identity resolution does
+        known = ds.find_customer(email.rsplit("@", 1)[-1])
     return (
         record["uuid"] or f"ing_{n:08d}",
         known["id"] if known else external,
-        event.get("userId") or user.get("userId"),
+        identity["userId"] or user.get("userId"),
         event.get("eventName") or etype,
         etype,
         _CHANNEL.get(etype, "PRODUCT"),
         when.astimezone(UTC).replace(tzinfo=None),
         event.get("title"),
-        event.get("email") or user.get("email"),
+        email,
         None,
         None,
         json.dumps(props, separators=(",", ":"), default=str),

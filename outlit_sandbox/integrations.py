@@ -133,9 +133,15 @@ def capability(pid: str) -> dict[str, Any]:
     spec = PROVIDERS[pid]
     direct = bool(spec["fields"])
     cli = "gmail" if pid == "google-mail" else pid
+    # Outlit's CLI reads connectSupported/authType/displayName and treats a missing connectSupported as
+    # "cannot connect" (official/cli-providers.ts), so every field it reads is returned.
     return {
         "cliName": cli,
         "providerId": pid,
+        "displayName": spec["name"],
+        "category": spec["category"],
+        "authType": "api_key" if direct else "oauth",
+        "connectSupported": True,
         "setupMode": "direct_api_key" if direct else "browser_session",
         "credentialType": ("api_token" if pid == "pylon" else "api_key") if direct else None,
         "requiredFields": [
@@ -145,13 +151,28 @@ def capability(pid: str) -> dict[str, Any]:
         "postConnectSteps": [
             {
                 "id": "webhook-setup" if step == "webhooks" else step,
-                "required": step == "mappings",
+                "label": "Webhook setup" if step == "webhooks" else "CRM mappings",
+                # integrations.md shows pylon's webhook step as required
+                "required": step == "mappings" or pid == "pylon",
                 "supported": True,
                 "command": f"outlit integrations setup {cli} {step}",
             }
             for step in spec["steps"]
         ],
+        "notes": [],
     }
+
+
+# A connected integration keeps syncing: its models complete a sync on every whole SYNC_EVERY of the
+# sandbox clock, so "synced after the data interval end" is reached within one sensor poke.
+SYNC_EVERY = timedelta(minutes=1)
+
+
+def last_sync(done_at: datetime, now: datetime) -> datetime:
+    """When the latest periodic sync of a connection whose first sync finished at ``done_at`` completed."""
+    epoch = datetime(2000, 1, 1, tzinfo=now.tzinfo)
+    tick = epoch + (now - epoch) // SYNC_EVERY * SYNC_EVERY
+    return max(done_at, tick)
 
 
 @dataclass
@@ -160,7 +181,18 @@ class Connection:
     connected_at: datetime
     syncs: list[dict[str, Any]]
     polls: int = 0
-    last_data: datetime | None = None
+    last_data: datetime | None = None  # when the first sync completed (None: still pending)
+
+    def current_syncs(self, pid: str, now: datetime) -> list[dict[str, Any]]:
+        if self.last_data is None or pid == FAILING_PROVIDER:
+            return [dict(s) for s in self.syncs]
+        at = iso(last_sync(self.last_data, now))
+        return [{**s, "lastSyncedAt": at} if s["status"] == "SUCCESS" else dict(s) for s in self.syncs]
+
+    def last_received(self, pid: str, now: datetime) -> str | None:
+        if self.last_data is None:
+            return None
+        return iso(self.last_data if pid == FAILING_PROVIDER else last_sync(self.last_data, now))
 
 
 @dataclass
@@ -208,7 +240,7 @@ class Integrations:
         }
 
     # ------------------------------------------------------------------------------------------ reads
-    def list(self, connected_only: bool) -> dict[str, Any]:
+    def list(self, connected_only: bool, now: datetime) -> dict[str, Any]:
         items = []
         for pid, spec in PROVIDERS.items():
             conn = self.connections.get(pid)
@@ -227,7 +259,7 @@ class Integrations:
                     "category": spec["category"],
                     "status": "connected" if conn else "not_connected",
                     "connectionId": conn.connection_id if conn else None,
-                    "lastDataReceivedAt": iso(conn.last_data) if conn and conn.last_data else None,
+                    "lastDataReceivedAt": conn.last_received(pid, now) if conn else None,
                     "syncStatus": status,
                     "errorMessage": error,
                 }
@@ -250,7 +282,7 @@ class Integrations:
         if conn.polls >= 2 and any(s["status"] == "PENDING" for s in conn.syncs):
             conn.syncs = [self._sync(pid, s["model"], "done", now) for s in conn.syncs]
             conn.last_data = now
-        return {**base, "status": "connected", "syncs": [dict(s) for s in conn.syncs]}
+        return {**base, "status": "connected", "syncs": conn.current_syncs(pid, now)}
 
     # ------------------------------------------------------------------------------------------ writes
     def _limit_error(self) -> ApiError:
@@ -272,6 +304,9 @@ class Integrations:
         config = body.get("config")
         if config is not None and not isinstance(config, dict):
             raise ApiError(400, "config must be an object of credential fields", code="INVALID_REQUEST")
+        # Outlit's CLI sends force=true to reconnect an integration that is already connected
+        if body.get("force") is True:
+            self.connections.pop(pid, None)
         if pid in self.connections:
             return {
                 "connected": True,

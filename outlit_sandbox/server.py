@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 
 from .app import create_app
+from .limits import CappedHttpToolsProtocol
 from .state import SandboxConfig, SandboxState
 
 STARTUP_TIMEOUT = 30.0
@@ -139,7 +140,7 @@ def build(
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
-        http="httptools",
+        http=CappedHttpToolsProtocol,
         loop=loop,
         timeout_keep_alive=30,
         server_header=False,
@@ -167,8 +168,11 @@ def running(
 ) -> Iterator[Sandbox]:
     """Run a sandbox for the duration of the ``with`` block and yield a :class:`Sandbox`.
 
-    Extra keyword settings (``fault_kinds``, ``slow_seconds``, ``retry_after``, ``plan_limit_status``,
-    ``connection_limit``) go to :class:`SandboxConfig`.
+    The clock starts at ``now`` (default: the start time) and follows wall time; ``frozen=True`` keeps it
+    at ``now`` (moved only by ``advance``) for tests that compare answers over time.
+
+    Extra keyword settings (``frozen``, ``fault_kinds``, ``slow_seconds``, ``retry_after``,
+    ``plan_limit_status``, ``connection_limit``) go to :class:`SandboxConfig`.
     """
     config = SandboxConfig(
         seed=seed,
@@ -245,6 +249,8 @@ def cli_args(config: SandboxConfig, host: str, port: int) -> list[str]:
         args += ["--plan-api-calls", str(config.plan_api_calls)]
     if config.now is not None:
         args += ["--now", config.now.isoformat()]
+    if config.frozen:
+        args.append("--frozen")
     return args
 
 

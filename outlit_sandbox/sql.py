@@ -1,32 +1,34 @@
 """``outlit_query`` / ``outlit_schema``: read-only SQL over the dataset with DuckDB.
 
-Outlit's analytics store speaks ClickHouse SQL, so a query is parsed as ClickHouse first (DuckDB as a
-fallback) and transpiled with sqlglot; that lets queries written for the real API (``toStartOfMonth``,
-``JSONExtractString``...) run here unchanged. Two independent locks keep it read-only: the parsed tree must
-be one SELECT over the four views (no table functions, no other catalogs), and DuckDB itself runs with
-external access disabled and its configuration locked.
+Outlit's analytics store speaks ClickHouse SQL, so a query is read as ClickHouse and translated to DuckDB
+(dialect.py); queries written for the real API run here unchanged. Two independent locks keep it read-only:
+the parsed tree must be one SELECT over the four views (resolved by scope), and DuckDB itself runs with
+external access and extension loading disabled, a memory cap, and its configuration locked.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .dialect import NOW_PARAM, UnsafeQuery, translate
 from .errors import ApiError
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .state import SandboxState
+    from .dataset import Dataset
 
 MAX_LIMIT = 10000
-QUERY_TIMEOUT_SECONDS = 20.0
+QUERY_TIMEOUT_SECONDS = 20.0  # a statement is interrupted after this long
+MAX_RESULT_BYTES = 8_000_000  # rows past this much JSON are cut off (metadata.truncated), never sent
+MEMORY_LIMIT = "512MB"  # DuckDB's own cap, so one query cannot take the machine's memory
 
 # name, DuckDB type, description  (kept in one place: table DDL and outlit_schema both derive from it)
 VIEWS: dict[str, dict[str, Any]] = {
@@ -101,20 +103,6 @@ VIEWS: dict[str, dict[str, Any]] = {
     },
 }
 
-# Functions that reach outside the database or reveal configuration; DuckDB's sandboxing blocks file and
-# network access anyway, this only gives a clear message first.
-_FORBIDDEN_FUNCTION_PREFIXES = (
-    "read_",
-    "parquet_",
-    "glob",
-    "sniff_",
-    "duckdb_",
-    "pragma_",
-    "iceberg_",
-    "delta_",
-)
-_FORBIDDEN_FUNCTIONS = {"getenv", "current_setting", "query", "query_table", "load", "install", "http_get"}
-
 
 def describe(table: str | None) -> dict[str, Any]:
     def one(name: str) -> dict[str, Any]:
@@ -141,54 +129,12 @@ def _unsafe(message: str) -> ApiError:
     )
 
 
-@functools.lru_cache(maxsize=512)
 def guard(sql: str) -> str:
-    """Return DuckDB SQL for one read-only SELECT over the views, or raise a 400 naming the problem."""
-    import sqlglot  # imported on first query: keeps sandbox start-up (and every fresh test server) fast
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
-
-    statements = None
-    for dialect in ("clickhouse", "duckdb"):
-        try:
-            # an empty or comment-only statement (`SELECT ...; -- note`, `SELECT 1; ;`) parses as None or
-            # a bare Semicolon: it runs nothing, so it does not count as a second statement
-            statements = [
-                s
-                for s in sqlglot.parse(sql, read=dialect)
-                if s is not None and not isinstance(s, exp.Semicolon)
-            ]
-            break
-        except ParseError:
-            continue
-    if statements is None:
-        raise _unsafe("Could not parse the SQL; check the syntax")
-    if not statements:
-        raise _unsafe("The SQL holds no statement (only comments or semicolons); send one SELECT")
-    if len(statements) != 1:
-        raise _unsafe("Send exactly one SQL statement")
-    tree = statements[0]
-    if not isinstance(tree, exp.Query):
-        raise _unsafe("Only read-only SELECT (or WITH ... SELECT) queries are allowed")
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    for node in tree.walk():
-        if isinstance(node, exp.DML | exp.DDL | exp.Command | exp.Set | exp.Pragma | exp.Into | exp.Copy):
-            raise _unsafe("Only read-only SELECT queries are allowed")
-        if isinstance(node, exp.Table):
-            if not isinstance(node.this, exp.Identifier):
-                raise _unsafe(
-                    "Table functions are not allowed; query the views activity, customers, users, revenue"
-                )
-            name = node.name.lower()
-            if node.args.get("db") or node.args.get("catalog"):
-                raise _unsafe(f"Unknown table {node.sql()!r}; query activity, customers, users or revenue")
-            if name not in VIEWS and name not in ctes:
-                raise _unsafe(f"Unknown table {name!r}; query activity, customers, users or revenue")
-        if isinstance(node, exp.Func):
-            fname = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if fname in _FORBIDDEN_FUNCTIONS or fname.startswith(_FORBIDDEN_FUNCTION_PREFIXES):
-                raise _unsafe(f"Function {fname}() is not allowed in outlit_query")
-    return tree.sql(dialect="duckdb")
+    """DuckDB SQL for one read-only ClickHouse SELECT over the views, or a 400 naming the problem."""
+    try:
+        return translate(sql)
+    except UnsafeQuery as err:
+        raise _unsafe(str(err)) from None
 
 
 def _plain(value: Any) -> Any:
@@ -265,32 +211,42 @@ class SqlEngine:
         if self._con is not None:
             self._queue.extend(rows)
 
-    def sync(self, state: SandboxState) -> None:
-        """Bring the tables up to date; called on the event-loop thread so it sees a consistent state."""
+    def sync(self, ds: Dataset, ingested: Callable[[], list[tuple[Any, ...]]]) -> None:
+        """Bring the tables up to date; called on the event-loop thread so it sees a consistent state.
+
+        ``ingested`` gives the activity rows of every stored ingest event (read once, on first use).
+        """
         import duckdb
 
         with self._lock:
             if self._con is None:
-                self._con = duckdb.connect(":memory:", config={"enable_external_access": False})
+                self._con = duckdb.connect(
+                    ":memory:",
+                    config={
+                        "enable_external_access": False,
+                        "autoinstall_known_extensions": False,
+                        "autoload_known_extensions": False,
+                        "memory_limit": MEMORY_LIMIT,
+                    },
+                )
                 for name, spec in VIEWS.items():
                     cols = ", ".join(f"{c} {t}" for c, t, _ in spec["columns"])
                     self._con.execute(f"CREATE TABLE {name} ({cols})")
                 self._con.execute("SET lock_configuration = true")
-                rows = [activity_row(e, cid) for cid, events in state.dataset.events.items() for e in events]
-                rows.extend(state.ingest.activity_rows())
+                rows = [activity_row(e, cid) for cid, events in ds.events.items() for e in events]
+                rows.extend(ingested())
                 self._insert("activity", rows)
                 self._queue.clear()
-                self._load_dimensions(state)
+                self._load_dimensions(ds)
                 return
             if self._queue:
                 self._insert("activity", self._queue)
                 self._queue = []
-            if self._loaded_version != state.dataset.version:
-                self._load_dimensions(state)
+            if self._loaded_version != ds.version:
+                self._load_dimensions(ds)
 
-    def _load_dimensions(self, state: SandboxState) -> None:
+    def _load_dimensions(self, ds: Dataset) -> None:
         assert self._con is not None
-        ds = state.dataset
         for name in ("customers", "users", "revenue"):
             self._con.execute(f"DELETE FROM {name}")
         self._insert(
@@ -353,35 +309,51 @@ class SqlEngine:
         select = ", ".join(f"unnest(${i + 1}::{t}[])" for i, (_, t, _) in enumerate(columns))
         self._con.execute(f"INSERT INTO {table} SELECT {select}", data)
 
-    def run(self, sql: str, limit: int) -> dict[str, Any]:
-        """Run a query (thread-safe; call sync() first). Returns the outlit_query output document."""
+    def run(
+        self, sql: str, limit: int, now: datetime, timeout: float = QUERY_TIMEOUT_SECONDS
+    ) -> dict[str, Any]:
+        """Run a query (thread-safe; call sync() first). Returns the outlit_query output document.
+
+        ``now`` is the sandbox clock (what ``now()`` / ``today()`` return, to the second as ClickHouse's
+        DateTime); ``timeout`` bounds the statement; rows past MAX_RESULT_BYTES of JSON are cut off.
+        """
         import duckdb
 
         duck_sql = guard(sql)
         limit = max(1, min(int(limit), MAX_LIMIT))
         # The outer LIMIT lets DuckDB stop early (a cross join must not materialise); order is kept.
         bounded = f"SELECT * FROM ({duck_sql}) AS outlit_query LIMIT {limit + 1}"
+        params = {NOW_PARAM: _naive(now).replace(microsecond=0)} if f"${NOW_PARAM}" in duck_sql else None
         started = time.perf_counter()
         with self._lock:  # only to take a cursor: queries run concurrently with each other and with inserts
             if self._con is None:
                 raise RuntimeError("SqlEngine.sync() was not called")
             cur = self._con.cursor()
-        watchdog = threading.Timer(QUERY_TIMEOUT_SECONDS, cur.interrupt)
+        watchdog = threading.Timer(timeout, cur.interrupt)
         watchdog.start()
+        data: list[dict[str, Any]] = []
+        truncated = False
         try:
-            cur.execute(bounded)
+            cur.execute(bounded, params)
             names = [d[0] for d in cur.description or ()]
-            rows = cur.fetchall()
+            size = 0
+            while not truncated and (batch := cur.fetchmany(256)):
+                for row in batch:
+                    item = {n: _plain(v) for n, v in zip(names, row, strict=True)}
+                    size += len(json.dumps(item, ensure_ascii=False, default=str))
+                    if len(data) == limit or size > MAX_RESULT_BYTES:
+                        truncated = True
+                        break
+                    data.append(item)
         except duckdb.Error as err:
-            if time.perf_counter() - started >= QUERY_TIMEOUT_SECONDS:
-                raise _unsafe(f"Query timed out after {QUERY_TIMEOUT_SECONDS:.0f}s: narrow it down") from None
+            if time.perf_counter() - started >= timeout:
+                raise _unsafe(f"Query timed out after {timeout:g}s: narrow it down") from None
             raise _unsafe(f"Query failed: {str(err).splitlines()[0]}") from None
         finally:
             watchdog.cancel()
             cur.close()
-        truncated = len(rows) > limit
-        rows = rows[:limit]
-        data = [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in rows]
+        if truncated and not data:
+            raise _unsafe(f"The first row alone is over {MAX_RESULT_BYTES:,} bytes of JSON: select less")
         return {
             "success": True,
             "data": data,

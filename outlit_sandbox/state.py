@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .dataset import Dataset, Generator
+from .dataset import Dataset
+from .generator import Generator
 from .ingest import IngestStore, RateLimiter
 from .integrations import Integrations
 from .platform import Platform
 from .sql import SqlEngine, activity_row
-from .timeutil import hour_floor, iso
+from .timeutil import Clock, iso
 
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "slow")
 ORG_ID = "org_sandbox"
@@ -36,7 +38,9 @@ class SandboxConfig:
     plan_api_calls: int | None = None  # None: unlimited tool calls
     plan_limit_status: int = 429  # the spec allows 402 or 429 for an exhausted allowance
     connection_limit: int = 8
-    now: datetime | None = None  # anchor clock; default: start time truncated to the hour
+    query_timeout: float = 20.0  # seconds before an outlit_query statement is interrupted
+    now: datetime | None = None  # the clock's anchor; default: the start time
+    frozen: bool = False  # True: the clock stays at its anchor (plus advances) instead of following wall time
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -44,7 +48,8 @@ class SandboxConfig:
         if not self.public_key:
             self.public_key = f"pk_sandbox_{secrets.token_hex(8)}"
         if self.now is None:
-            self.now = hour_floor(datetime.now(tz=UTC))
+            now = datetime.now(tz=UTC)
+            self.now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         self.check()
 
     def check(self) -> None:
@@ -65,6 +70,8 @@ class SandboxConfig:
             problems.append("plan_limit_status must be 402 or 429")
         if not self.public_key.startswith("pk_"):
             problems.append("public_key must start with 'pk_'")
+        if not 0 < self.query_timeout <= 300:
+            problems.append("query_timeout must be > 0 and <= 300 seconds")
         if self.slow_seconds < 0 or self.retry_after < 0:
             problems.append("slow_seconds and retry_after must be >= 0")
         if problems:
@@ -88,6 +95,7 @@ RUNTIME_SETTINGS = (
     "plan_api_calls",
     "plan_limit_status",
     "connection_limit",
+    "query_timeout",
 )
 
 
@@ -111,6 +119,7 @@ class SandboxState:
     _sources_cache: tuple[int, list[dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._started = time.monotonic()  # a reset keeps the wall time that passed since start
         self.reset()
 
     def reset(self) -> None:
@@ -119,13 +128,14 @@ class SandboxState:
         assert cfg.now is not None
         if getattr(self, "sql", None) is not None:
             self.sql.close()
-        self.generator = Generator(cfg.seed, cfg.now)
+        clock = Clock(cfg.now, frozen=cfg.frozen, started=self._started)
+        self.generator = Generator(cfg.seed, clock)
         self.dataset = self.generator.build(cfg.customers, cfg.events_per_customer, cfg.facts_per_customer)
         self.ingest = IngestStore()
         self.limiter = RateLimiter(cfg.ingest_rps)
         self.integrations = Integrations(org_id=ORG_ID, connection_limit=cfg.connection_limit)
-        self.integrations.seed(cfg.now)
-        self.platform = Platform(seed=cfg.seed, now=cfg.now)
+        self.integrations.seed(self.generator.now)
+        self.platform = Platform(seed=cfg.seed, now=self.generator.now)
         self.sql = SqlEngine()
         self.routes = Counter()
         self.tools = Counter()
@@ -221,7 +231,7 @@ class SandboxState:
             "sources": [{"sourceType": t, "sourceId": i} for (t, i) in ds.sources],
             "integrations": [
                 {"id": i["id"], "status": i["status"], "syncStatus": i["syncStatus"]}
-                for i in self.integrations.list(False)["items"]
+                for i in self.integrations.list(False, ds.now)["items"]
             ],
             "agents": [a["id"] for a in self.platform.agents.values()],
             "automations": [a["id"] for a in self.platform.automations.values()],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 # The date-time forms the tool contracts' patterns accept: seconds and fraction optional, hours 00-23,
@@ -81,3 +82,28 @@ def from_ms(value: float) -> datetime:
 
 def hour_floor(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+class Clock:
+    """The sandbox's "now": its anchor plus the wall time elapsed since start plus every ``advance``.
+
+    A sync that completes "now" must report a time after the run that waits for it, so the clock moves
+    with wall time, as Outlit's does. ``frozen=True`` keeps it at the anchor (plus advances) for tests
+    that compare answers over time.
+    """
+
+    def __init__(self, anchor: datetime, *, frozen: bool = False, started: float | None = None) -> None:
+        self.anchor = anchor
+        self.frozen = frozen
+        self.started = time.monotonic() if started is None else started
+        self.advanced = timedelta(0)
+
+    def now(self) -> datetime:
+        at = self.anchor + self.advanced
+        if not self.frozen:
+            at += timedelta(seconds=time.monotonic() - self.started)
+        return at.replace(microsecond=at.microsecond // 1000 * 1000)  # the API's millisecond precision
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.advanced += delta
+        return self.now()

@@ -42,6 +42,11 @@ _CURSOR: Spec = {"type": "string"}
 _DIRECTION: Spec = {"type": "string", "enum": ("asc", "desc")}
 _SOURCE_TYPES: Spec = {"type": "array", "items": {"type": "string", "enum": SOURCE_TYPE_INPUTS}}
 _JSON_VALUE: Spec = {"type": "any"}
+# the contracts' uuid pattern: versions 1-8, RFC variant, plus the nil and max uuids
+_CONTRACT_UUID = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+    r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"
+)
 
 TOOL_INPUTS: dict[str, Spec] = {
     "outlit_list_customers": {
@@ -195,19 +200,26 @@ TOOL_INPUTS: dict[str, Spec] = {
         "type": "object",
         "props": {"table": {"type": "string", "enum": VIEWS}},
     },
+    # No ToolInput schema in openapi-tool-contracts.json: the rules are those of Outlit's own @outlit/tools
+    # contract (official/tool-contracts.ts, outlit_send_notification).
     "outlit_send_notification": {
         "type": "object",
         "required": ("title",),
         "additional": False,
         "props": {
             "title": {"type": "string", "min": 1, "max": 160},
-            "payload": _JSON_VALUE,
+            "payload": _JSON_VALUE,  # serialized size <= 100,000 characters, checked by the tool
             "message": {"type": "string", "min": 1, "max": 1200},
-            "markdown": {"type": "string", "min": 1, "max": 20000},
+            "markdown": {"type": "string", "min": 1, "max": 100000},
             "severity": {"type": "string", "enum": ("low", "medium", "high")},
             "source": {"type": "string", "min": 1, "max": 120},
             "subject": {"type": "string", "min": 1, "max": 240},
-            "destinations": {"type": "array", "items": {"type": "string", "min": 1, "max": 200}},
+            "destinationIds": {
+                "type": "array",
+                "min": 1,
+                "max": 10,
+                "items": {"type": "string", "pattern": _CONTRACT_UUID},
+            },
         },
     },
 }

@@ -36,7 +36,10 @@ if "airflow" not in sys.modules:
 def sandbox() -> Iterator[object]:
     """A shared sandbox with the default dataset. Tests that change its state use ``fresh_sandbox``."""
     outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    with outlit_sandbox.running(seed=42, customers=12, events_per_customer=60, facts_per_customer=8) as sb:
+    # frozen: answers stay comparable over the session (the clock moves only with advance)
+    with outlit_sandbox.running(
+        seed=42, customers=12, events_per_customer=60, facts_per_customer=8, frozen=True
+    ) as sb:
         yield sb
 
 
@@ -44,7 +47,9 @@ def sandbox() -> Iterator[object]:
 def fresh_sandbox() -> Iterator[object]:
     """A sandbox of its own for a test that advances, faults or ingests into it."""
     outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    with outlit_sandbox.running(seed=7, customers=6, events_per_customer=40, facts_per_customer=6) as sb:
+    with outlit_sandbox.running(
+        seed=7, customers=6, events_per_customer=40, facts_per_customer=6, frozen=True
+    ) as sb:
         yield sb
 
 

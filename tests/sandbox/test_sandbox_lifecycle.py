@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 import outlit_sandbox
+from outlit_sandbox.timeutil import Clock
 
 SMALL = {"customers": 4, "events_per_customer": 10, "facts_per_customer": 4}
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -24,17 +25,17 @@ def _ts(value: str) -> datetime:
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
     with (
-        outlit_sandbox.running(seed=5, now=NOW, **SMALL) as a,
-        outlit_sandbox.running(seed=5, now=NOW, **SMALL) as b,
+        outlit_sandbox.running(seed=5, now=NOW, frozen=True, **SMALL) as a,
+        outlit_sandbox.running(seed=5, now=NOW, frozen=True, **SMALL) as b,
     ):
         assert a.dataset() == b.dataset()
         assert a.api_key != b.api_key  # keys are per run, data is per seed
-    with outlit_sandbox.running(seed=6, now=NOW, **SMALL) as c:
+    with outlit_sandbox.running(seed=6, now=NOW, frozen=True, **SMALL) as c:
         assert c.dataset()["customers"] != a_customers(5)
 
 
 def a_customers(seed: int) -> Any:
-    with outlit_sandbox.running(seed=seed, now=NOW, **SMALL) as sb:
+    with outlit_sandbox.running(seed=seed, now=NOW, frozen=True, **SMALL) as sb:
         return sb.dataset()["customers"]
 
 
@@ -308,10 +309,10 @@ def test_advance_late_events_land_before_the_latest_without_moving_last_activity
 
 
 def test_late_events_skip_customers_without_recent_activity_and_leave_other_draws_alone() -> None:
-    from outlit_sandbox.dataset import Generator
+    from outlit_sandbox.generator import Generator
 
     def run(**late: int) -> tuple[Any, dict[str, Any], dict[str, datetime]]:
-        gen = Generator(4, NOW)  # a seed with 2 of 8 customers active in the last 2 days
+        gen = Generator(4, Clock(NOW, frozen=True))  # a seed with 2 of 8 customers active in the last 2 days
         ds = gen.build(8, 20, 4)
         latest = {cid: evs[-1]["_ts"] for cid, evs in ds.events.items()}
         return ds, gen.advance(ds, hours=1, events_per_customer=2, **late), latest
@@ -341,9 +342,10 @@ def test_advance_silent_status_changes_move_no_timestamp(fresh_api: Any) -> None
     loud = {c["id"] for c in changes["status_changes"]}
     new = {i for ids in changes["facts"].values() for i in ids}
     assert not ({c["id"] for c in silent} & (loud | new))  # never a fact this advance already touched
-    from outlit_sandbox.dataset import Generator
+    from outlit_sandbox.generator import Generator
 
-    seeded = Generator(7, _ts(before_now)).build(6, 40, 6).fact_by_id  # the fresh_sandbox dataset
+    # the fresh_sandbox dataset
+    seeded = Generator(7, Clock(_ts(before_now), frozen=True)).build(6, 40, 6).fact_by_id
     stamps = ("occurredAt", "detectedAt", "validFrom", "validUntil", "lastDetectedAt")
     for change in silent:
         fact = fresh_api.tool("outlit_get_fact", {"factId": change["id"]})

@@ -75,11 +75,11 @@ def test_clickhouse_style_sql_runs(api: Any) -> None:
         ("DELETE FROM customers", "SELECT"),
         ("INSERT INTO customers SELECT * FROM customers", "SELECT"),
         ("SELECT 1; SELECT 2", "exactly one"),
-        ("SELECT * FROM read_csv('/etc/passwd')", "Table functions"),
-        ("SELECT * FROM read_parquet('https://example.com/x.parquet')", "Table functions"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "not allowed"),
+        ("SELECT * FROM read_parquet('https://example.com/x.parquet')", "not allowed"),
         ("SELECT * FROM '/etc/passwd'", "Unknown table"),
         ("SELECT * FROM information_schema.tables", "Unknown table"),
-        ("SELECT * FROM duckdb_settings()", "Table functions"),
+        ("SELECT * FROM duckdb_settings()", "not allowed"),
         ("SELECT getenv('HOME')", "not allowed"),
         ("COPY activity TO '/tmp/x.csv'", "SELECT"),
         ("ATTACH '/tmp/x.db' AS x", "SELECT"),
@@ -129,10 +129,8 @@ def test_every_duckdb_value_comes_back_as_json(api: Any) -> None:
     assert row["latest"].endswith("Z")
 
 
-def test_runaway_queries_are_stopped(fresh_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from outlit_sandbox import sql
-
-    monkeypatch.setattr(sql, "QUERY_TIMEOUT_SECONDS", 0.2)
+def test_runaway_queries_are_stopped(fresh_api: Any) -> None:
+    fresh_api.sb.configure(query_timeout=0.2)
     body = fresh_api.tool(
         "outlit_query",
         {"sql": "SELECT count(*) FROM activity a, activity b, activity c, activity d"},

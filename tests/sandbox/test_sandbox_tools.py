@@ -303,7 +303,7 @@ def test_slack_sources_page_their_replies(api: Any) -> None:
 
 
 def test_an_internal_error_still_answers_json(fresh_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from outlit_sandbox import tools
+    from outlit_sandbox import handlers as tools
 
     def boom(state: Any, args: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("simulated sandbox bug")
