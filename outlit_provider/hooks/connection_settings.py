@@ -114,21 +114,17 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
         )
 
     base_url = _extra_value(extras, "base_url")
+    where = "extra 'base_url'" if base_url is not None else "host"
+    insecure = _bool(conn_id, "allow_insecure_http", _extra_value(extras, "allow_insecure_http"))
     host = (getattr(conn, "host", None) or "").strip()
     if base_url is None and host:
-        # URI form convenience: outlit://:KEY@app.outlit.ai -> https://app.outlit.ai; a loopback host
-        # (a local sandbox) gets plain http, which the client allows only there.
-        bare = host.strip("[]")
-        scheme = "http" if bare in ("127.0.0.1", "localhost", "::1") else "https"
-        port = getattr(conn, "port", None)
-        netloc = f"[{bare}]" if ":" in bare else bare  # an IPv6 literal needs brackets in a URL
-        base_url = f"{scheme}://{netloc}" + (f":{port}" if port else "")
+        base_url = _base_url_from_host(host, getattr(conn, "port", None), insecure=insecure)
     if base_url is not None:
         base_url = str(base_url).rstrip("/")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise OutlitConnectionError(
-                f"Airflow connection {conn_id!r}: extra 'base_url'={base_url!r} is not an http(s) URL; "
+                f"Airflow connection {conn_id!r}: {where}={base_url!r} is not an http(s) URL; "
                 "use e.g. 'https://app.outlit.ai' or leave it empty."
             )
 
@@ -138,10 +134,26 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
         base_url=base_url,
         timeout=_positive_float(conn_id, "timeout", _extra_value(extras, "timeout")),
         max_retries=_non_negative_int(conn_id, "max_retries", _extra_value(extras, "max_retries")),
-        allow_insecure_http=_bool(
-            conn_id, "allow_insecure_http", _extra_value(extras, "allow_insecure_http")
-        ),
+        allow_insecure_http=insecure,
     )
+
+
+def _base_url_from_host(host: str, port: Any, *, insecure: bool) -> str:
+    """The base URL a connection's host (and port) stand for; a scheme the user wrote is kept as written.
+
+    A bare host gets ``https://``, or ``http://`` for a loopback host (a local sandbox) and when the
+    connection sets ``allow_insecure_http`` (the user asked for plain http; silently upgrading it would
+    point the client at a port that speaks no TLS).
+    """
+    if "://" in host:  # JSON connections may carry a whole URL in host: honour its scheme
+        parts = urlsplit(host)
+        if port and parts.port is None:
+            return f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
+        return host
+    bare = host.strip("[]")
+    scheme = "http" if insecure or bare in ("127.0.0.1", "localhost", "::1") else "https"
+    netloc = f"[{bare}]" if ":" in bare else bare  # an IPv6 literal needs brackets in a URL
+    return f"{scheme}://{netloc}" + (f":{port}" if port else "")
 
 
 def _str_or_none(value: Any) -> str | None:
