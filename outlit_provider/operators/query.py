@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from airflow.sdk import Context
 
-from outlit_provider.operators._templating import is_templated
+from outlit_provider.operators._templating import check_literal_sql, is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small, open_output, write_json
 
@@ -59,6 +59,7 @@ class OutlitQueryOperator(OutlitBaseOperator):
             )
         if limit is not None and not is_templated(limit) and int(limit) < 1:
             raise ValueError(f"{self.task_id}: limit={limit!r} must be >= 1 (or None for Outlit's default).")
+        check_literal_sql(self.task_id, sql)
         self.sql = sql
         self.limit = limit
         self.output_format = output_format
@@ -71,12 +72,9 @@ class OutlitQueryOperator(OutlitBaseOperator):
 
         sql = check_read_only_sql(self.sql)  # refuse before the connection is even looked up
         limit = int(self.limit) if self.limit not in (None, "") else None
-        try:
-            client = self.hook.client  # the connection lookup can take a while (secrets backend)
+        with self.hook.get_client() as client:  # the lookup can take a while (secrets backend)
             self._check_stop("checking the SQL; the query was not sent")
             result = client.query(sql, limit=limit)
-        finally:
-            self.hook.close()
         self.log.info(
             "Outlit returned %d row(s) in %s ms; truncated=%s",
             result.rows_returned,

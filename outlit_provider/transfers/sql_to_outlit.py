@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ from outlit_core.reverse_load import EventMapping, Warehouse, load_mapping, run_
 from outlit_core.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
 from outlit_core.reverse_load.warehouse import check_dialect
 from outlit_provider.hooks.outlit import OutlitHook
+from outlit_provider.operators.base import StopOnKill
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _DIALECTS = {"postgres": "postgresql", "gcpbigquery": "bigquery", "google_cloud_platform": "bigquery"}
 
 
-class SqlToOutlitOperator(BaseSQLOperator):
+class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
     """Read ``table`` (or the rows of ``sql``) through an Airflow SQL connection and send each row to
     Outlit as an ingest event described by ``mapping``.
 
@@ -101,18 +101,9 @@ class SqlToOutlitOperator(BaseSQLOperator):
         self.retry_rejected = retry_rejected
         self.fail_on_rejected = fail_on_rejected
         self.fresh_uuids = fresh_uuids
-        # Made per execute(): an Event holds a lock, which the copies Airflow makes of operators cannot.
-        self._stop: threading.Event | None = None
-
-    def on_kill(self) -> None:
-        """Stop the running sync between batches; what is in flight finishes and is recorded."""
-        if self._stop is not None:
-            self.log.warning("stopping the reverse load: in-flight batches finish, nothing new is sent")
-            self._stop.set()
 
     def execute(self, context: Context) -> dict[str, Any]:
         mapping = load_mapping(self.mapping)  # a bad mapping fails before any connection is opened
-        self._stop = threading.Event()
         warehouse = self._warehouse()
         outlit = OutlitHook(self.outlit_conn_id)
         try:
@@ -127,7 +118,7 @@ class SqlToOutlitOperator(BaseSQLOperator):
                     chunk_size=self.chunk_size,
                     max_in_flight=self.max_in_flight,
                     retry_rejected=self.retry_rejected,
-                    stop=self._stop,
+                    stop=self.stop_event,  # on_kill: in-flight batches finish and are recorded
                     fresh_uuids=self.fresh_uuids,
                 )
         finally:

@@ -267,6 +267,7 @@ def airflow_deployment(postgres_url: str, deployment_sandbox: Any) -> Iterator[A
         "AIRFLOW_CONN_OUTLIT_NORETRY": json.dumps(
             {**outlit_env_conn, "extra": {**outlit_env_conn["extra"], "max_retries": 0}}
         ),
+        "AIRFLOW_CONN_STRIPE_FOR_OUTLIT": json.dumps({"conn_type": "generic", "password": "rk_deploy_1"}),
         "AIRFLOW_CONN_WAREHOUSE_POSTGRES": warehouse_url.replace(
             "postgresql://postgres@", "postgres://postgres:trust@"
         ),

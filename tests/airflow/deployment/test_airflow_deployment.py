@@ -52,7 +52,7 @@ def test_every_example_dag_runs_green_under_scheduler_and_triggerer(airflow_depl
         client.disconnect_integration("stripe")  # so the example's sensor sees PENDING and defers
         client.connect_integration("granola", {"apiKey": "gr_deploy_key_123"})
     runs = {}
-    for dag_id in sorted(EXAMPLE_DAGS) + ["deploy_sync_metadb"]:
+    for dag_id in [*sorted(EXAMPLE_DAGS), "deploy_sync_metadb"]:
         logical = PAST if dag_id in ("outlit_integration_sync", "deploy_sync_metadb") else None
         runs[dag_id] = d.trigger(dag_id, logical_date=logical)
     states = {dag_id: d.wait_for_run(dag_id, run_id) for dag_id, run_id in runs.items()}
@@ -85,7 +85,8 @@ def test_sensor_deferred_and_its_trigger_ran_in_the_triggerer(airflow_deployment
     engine.dispose()
     assert job_type == "TriggererJob"
     trigger_text = trigger_log.read_text()
-    # the trigger built its client from this connection in the triggerer, polled, and fired success
+    # The trigger built its client in the triggerer from ``conn_id`` (for outlit_metadb only the metadata DB
+    # holds it), polled, and fired success.
     assert "has not reported a sync yet" in trigger_text or "PENDING" in trigger_text, trigger_text[-2000:]
     assert "synced successfully" in trigger_text or "Trigger fired event" in trigger_text, trigger_text[
         -2000:
@@ -93,8 +94,6 @@ def test_sensor_deferred_and_its_trigger_ran_in_the_triggerer(airflow_deployment
     worker_log = (task_dir / "attempt=1.log").read_text()
     assert "Pausing task as DEFERRED" in worker_log or "deferred" in worker_log.lower()
     assert "synced successfully" in worker_log  # execute_complete logged the trigger's message on resume
-    trigger_row = json.dumps(d.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
-    assert conn_id in trigger_row or True
 
 
 def test_task_logs_never_contain_the_api_key(airflow_deployment, deployment_sandbox):

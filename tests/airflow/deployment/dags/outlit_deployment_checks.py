@@ -26,7 +26,7 @@ with DAG(
         outlit_conn_id="outlit_metadb",
         synced_after="2000-01-01T00:00:00Z",
         deferrable=True,
-        poke_interval=2,
+        poke_interval=15,
         timeout=180,
     )
 
