@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_DAGS = {
     re.search(r'dag_id="([^"]+)"', p.read_text()).group(1) for p in (REPO_ROOT / "dags").glob("*.py")
 }
+ON_ASSET = "outlit_reverse_load_on_extract"  # scheduled on the extract's Asset
+EXAMPLE_DAGS.add(ON_ASSET)
 TEST_DAGS = {"deploy_sync_metadb", "deploy_ingest_outlit_default", "deploy_ingest_outlit_noretry"}
 # A past logical date keeps the sensors' default synced_after (the data interval end) before the
 # sandbox clock, so a sync the run starts counts as fresh.
@@ -52,13 +54,22 @@ def test_every_example_dag_runs_green_under_scheduler_and_triggerer(airflow_depl
         client.disconnect_integration("stripe")  # so the example's sensor sees PENDING and defers
         client.connect_integration("granola", {"apiKey": "gr_deploy_key_123"})
     runs = {}
-    for dag_id in [*sorted(EXAMPLE_DAGS), "deploy_sync_metadb"]:
+    for dag_id in [*sorted(EXAMPLE_DAGS - {ON_ASSET}), "deploy_sync_metadb"]:
         logical = PAST if dag_id in ("outlit_integration_sync", "deploy_sync_metadb") else None
         runs[dag_id] = d.trigger(dag_id, logical_date=logical)
     states = {dag_id: d.wait_for_run(dag_id, run_id) for dag_id, run_id in runs.items()}
     failed = {k: d.task_instances(k, runs[k]) for k, v in states.items() if v != "success"}
     assert not failed, {k: {t: ti["state"] for t, ti in tis.items()} for k, tis in failed.items()}
     d.runs = runs  # for the tests below
+
+    # Data-aware scheduling: the extract's outlet queued a run of the DAG scheduled on its Asset. (This
+    # deployment creates no runs by itself, so the test starts it, as the scheduler would.)
+    queued = d.call("GET", f"/dags/{ON_ASSET}/assets/queuedEvents")["queued_events"]
+    assert [e["asset_id"] for e in queued], queued
+    assets = {a["id"]: a["name"] for a in d.call("GET", "/assets", params={"limit": 100})["assets"]}
+    assert {assets[e["asset_id"]] for e in queued} == {"warehouse_postgres.outlit_data.customers"}
+    runs[ON_ASSET] = d.trigger(ON_ASSET)
+    assert d.wait_for_run(ON_ASSET, runs[ON_ASSET]) == "success", d.task_instances(ON_ASSET, runs[ON_ASSET])
 
 
 @pytest.mark.parametrize(
@@ -92,7 +103,7 @@ def test_sensor_deferred_and_its_trigger_ran_in_the_triggerer(airflow_deployment
         -2000:
     ]
     worker_log = (task_dir / "attempt=1.log").read_text()
-    assert "Pausing task as DEFERRED" in worker_log or "deferred" in worker_log.lower()
+    assert "Pausing task as DEFERRED" in worker_log  # the worker's poke saw PENDING and handed over
     assert "synced successfully" in worker_log  # execute_complete logged the trigger's message on resume
 
 
