@@ -169,6 +169,7 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
             )
         if len(result.rejected) > _LOGGED_REJECTIONS:
             self.log.warning("... and %d more rejected event(s)", len(result.rejected) - _LOGGED_REJECTIONS)
+        self._acknowledged = result.accepted
         summary = {
             "acknowledged": result.accepted,
             "rejected": len(result.rejected),
@@ -183,3 +184,13 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
                 f"{'.'.join(str(p) for p in first.path)}: {first.message}"
             )
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Output: the events sent to Outlit's ingest API, ``ingest/<dag_id>.<task_id>``, with their count."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace
+
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            outputs=[f"ingest/{self.dag_id}.{self.task_id}"],
+            output_rows=getattr(self, "_acknowledged", None),
+        )

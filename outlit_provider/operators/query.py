@@ -75,6 +75,7 @@ class OutlitQueryOperator(OutlitBaseOperator):
         with self.hook.get_client() as client:  # the lookup can take a while (secrets backend)
             self._check_stop("checking the SQL; the query was not sent")
             result = client.query(sql, limit=limit)
+        self._ran_sql = sql
         self.log.info(
             "Outlit returned %d row(s) in %s ms; truncated=%s",
             result.rows_returned,
@@ -113,3 +114,15 @@ class OutlitQueryOperator(OutlitBaseOperator):
             handle.write(data)
         self.log.info("Wrote %d row(s) as %s to %s", len(frame), self.output_format, self.output_path)
         return self.output_path
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs: the Outlit views the query reads; output: the file it wrote, if any; job: the SQL."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace, sql_tables
+
+        sql = getattr(self, "_ran_sql", None) or self.sql
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            inputs=sql_tables(sql),
+            files=[self.output_path] if self.output_path else [],
+            sql=sql,
+        )

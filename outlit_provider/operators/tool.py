@@ -139,3 +139,13 @@ class OutlitToolOperator(OutlitBaseOperator):
         return ensure_small(
             collected, max_bytes=self.max_xcom_bytes, what=f"{len(collected)} {self.tool} items"
         )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input: the tool (an Outlit dataset by its name); output: the file it wrote, if any."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace
+
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            inputs=[self.tool],
+            files=[self.output_path] if self.output_path else [],
+        )

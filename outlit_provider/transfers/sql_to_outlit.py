@@ -123,6 +123,7 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
                 )
         finally:
             warehouse.close()
+        self._lineage_run = (result.sync_name, result.sent, outlit.get_settings().base_url)
         counts = result.as_dict()
         self.log.info(
             "reverse load %s: read %d, sent %d, unchanged %d, rejected %d, retries %d",
@@ -159,6 +160,28 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
 
         return Warehouse(
             connect, dialect=dialect, paramstyle=_paramstyle(first), schema=self.bookkeeping_schema
+        )
+
+    # -- OpenLineage (issue 12.5): kept apart from the transfer itself --------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input: the warehouse table (or the query's tables); output: ``ingest/<sync name>`` on Outlit."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace, sql_tables
+
+        sync_name, sent, base_url = getattr(self, "_lineage_run", (None, None, None))
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(self.conn_id)
+        warehouse = f"{conn.conn_type}://{conn.host or 'localhost'}" + (f":{conn.port}" if conn.port else "")
+        tables = [self.table] if self.table else sql_tables(self.sql or "")
+        database = conn.schema or ""
+        return operator_lineage(
+            namespace=outlit_namespace(base_url),
+            input_namespace=warehouse,
+            inputs=[f"{database}.{t}" if database else t for t in tables],
+            outputs=[f"ingest/{sync_name}"] if sync_name else [],
+            sql=self.sql,
+            output_rows=sent,
         )
 
 
