@@ -30,8 +30,8 @@ AIRFLOW = str(Path(sys.executable).parent / "airflow")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 PASSWORD = "deployment-test-password"
 # Every wait in the deployment is bounded; the whole module stays well under pytest's per-test timeout.
-START_TIMEOUT = 240.0
-RUN_TIMEOUT = 300.0
+START_TIMEOUT = 420.0
+RUN_TIMEOUT = 480.0
 TERMINAL = {"success", "failed"}
 
 
