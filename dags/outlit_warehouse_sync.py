@@ -70,6 +70,23 @@ SCORE_SQL = """
 """
 
 
+def score_and_send() -> tuple[SQLExecuteQueryOperator, SqlToOutlitOperator]:
+    """Score accounts in the warehouse, then send new or changed scores to Outlit (both DAGs below)."""
+    score = SQLExecuteQueryOperator(
+        task_id="score_accounts", conn_id=WAREHOUSE_CONN_ID, sql=SCORE_SQL, outlets=[ACCOUNT_HEALTH]
+    )
+    send = SqlToOutlitOperator(
+        task_id="send_scores",
+        conn_id=WAREHOUSE_CONN_ID,
+        table="analytics.account_health",
+        mapping=SCORES_MAPPING,
+        bookkeeping_schema="analytics",
+        outlets=[HEALTH_EVENTS],
+    )
+    score >> send
+    return score, send
+
+
 with DAG(
     dag_id="outlit_warehouse_sync",
     schedule="@daily",
@@ -102,23 +119,8 @@ with DAG(
             dataset_name=EXTRACT_DATASET,
         )
 
-    score_accounts = SQLExecuteQueryOperator(
-        task_id="score_accounts",
-        conn_id=WAREHOUSE_CONN_ID,
-        sql=SCORE_SQL,
-        outlets=[ACCOUNT_HEALTH],
-    )
-
-    send_scores = SqlToOutlitOperator(
-        task_id="send_scores",
-        conn_id=WAREHOUSE_CONN_ID,
-        table="analytics.account_health",
-        mapping=SCORES_MAPPING,
-        bookkeeping_schema="analytics",
-        outlets=[HEALTH_EVENTS],
-    )
-
-    extract() >> score_accounts >> send_scores
+    score_accounts, _ = score_and_send()
+    extract() >> score_accounts
 
 with DAG(
     dag_id="outlit_reverse_load_on_extract",
@@ -128,15 +130,4 @@ with DAG(
     tags=["outlit", "example", "assets", "reverse-load"],
     doc_md="Scores accounts and sends them to Outlit whenever the extract has landed (an Asset schedule).",
 ) as dag:
-    score = SQLExecuteQueryOperator(
-        task_id="score_accounts", conn_id=WAREHOUSE_CONN_ID, sql=SCORE_SQL, outlets=[ACCOUNT_HEALTH]
-    )
-    send = SqlToOutlitOperator(
-        task_id="send_scores",
-        conn_id=WAREHOUSE_CONN_ID,
-        table="analytics.account_health",
-        mapping=SCORES_MAPPING,
-        bookkeeping_schema="analytics",
-        outlets=[HEALTH_EVENTS],
-    )
-    score >> send
+    score_and_send()
