@@ -21,7 +21,7 @@ DAG_IDS = sorted(
     for path in (REPO_ROOT / "dags").glob("*.py")
     for dag_id in re.findall(r'dag_id="([^"]+)"', path.read_text())
 )
-# dags that read the warehouse the extract fills run after it, in file order of this list
+# the asset-scheduled DAG reads what the extract wrote: its test runs the extract's DAG first, as users would
 NEEDS_POSTGRES = ("outlit_warehouse_sync", "outlit_reverse_load_on_extract")
 
 
