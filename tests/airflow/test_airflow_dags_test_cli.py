@@ -90,6 +90,9 @@ def test_airflow_dags_test_with_default_dates(dag_id, airflow_cli_env, request):
 
             with OutlitClient(api_key=sb.api_key, base_url=sb.base_url) as client:
                 client.disconnect_integration("stripe")  # a new user's Stripe is not connected yet
+        if dag_id == "outlit_reverse_load_on_extract":  # the extract it is scheduled on lands first
+            first = _dags_test("outlit_warehouse_sync", env, sb, timeout=480)
+            assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
         # bounded while it cannot pass: its sensor would otherwise wait out its 2-hour timeout
         out = _dags_test(dag_id, env, sb, timeout=150 if dag_id == "outlit_integration_sync" else 480)
     tail = (out.stdout + out.stderr)[-4000:]
