@@ -39,6 +39,10 @@ class StopOnKill:
         self.stop_event.set()
         self.log.info("Kill requested: no further Outlit requests will be sent by this task.")
 
+    def _fresh_stop_event(self) -> None:
+        """Clear the flag at the start of a run (a kill aimed at an earlier try is not this one's)."""
+        self.__dict__.pop("stop_event", None)
+
     def _check_stop(self, progress: str) -> None:
         if self.stop_event.is_set():
             raise OutlitTaskStopped(f"Stopped on kill request after {progress}.")

@@ -104,6 +104,7 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         mapping = load_mapping(self.mapping)  # a bad mapping fails before any connection is opened
+        self._fresh_stop_event()
         warehouse = self._warehouse()
         outlit = OutlitHook(self.outlit_conn_id)
         try:
@@ -123,7 +124,7 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
                 )
         finally:
             warehouse.close()
-        self._lineage_run = (result.sync_name, result.sent, outlit.get_settings().base_url)
+        self._lineage_run = (result.sync_name, result.sent)
         counts = result.as_dict()
         self.log.info(
             "reverse load %s: read %d, sent %d, unchanged %d, rejected %d, retries %d",
@@ -168,7 +169,8 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
         """Input: the warehouse table (or the query's tables); output: ``ingest/<sync name>`` on Outlit."""
         from outlit_provider.lineage import operator_lineage, outlit_namespace, sql_tables
 
-        sync_name, sent, base_url = getattr(self, "_lineage_run", (None, None, None))
+        sync_name, sent = getattr(self, "_lineage_run", (None, None))
+        base_url = OutlitHook(self.outlit_conn_id).get_settings().base_url
         from airflow.sdk import BaseHook
 
         conn = BaseHook.get_connection(self.conn_id)

@@ -80,7 +80,8 @@ def test_airflow_dags_test_with_default_dates(dag_id, airflow_cli_env, request):
 
     env = dict(airflow_cli_env)
     if dag_id in NEEDS_POSTGRES:
-        url = request.getfixturevalue("postgres_url")
+        # a database of its own: other tests load the same schemas into the shared test database
+        url = request.getfixturevalue("make_database")("outlit_cli_" + dag_id)
         env["AIRFLOW_CONN_WAREHOUSE_POSTGRES"] = url.replace(
             "postgresql://postgres@", "postgres://postgres:trust@"
         )

@@ -188,17 +188,6 @@ class AirflowDeployment:
         return sorted(p for p in (self.workdir / "home" / "logs").rglob("*") if p.is_file())
 
 
-def _create_database(postgres_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture(scope="module")
 def deployment_sandbox() -> Iterator[Any]:
     """The sandbox in a process of its own, as the real API would be."""
@@ -210,7 +199,7 @@ def deployment_sandbox() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def airflow_deployment(postgres_url: str, deployment_sandbox: Any) -> Iterator[AirflowDeployment]:
+def airflow_deployment(make_database: Any, deployment_sandbox: Any) -> Iterator[AirflowDeployment]:
     pytest.importorskip("airflow")
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="outlit-airflow-deploy-"))
@@ -226,8 +215,8 @@ def airflow_deployment(postgres_url: str, deployment_sandbox: Any) -> Iterator[A
         (dags / item.name).symlink_to(item)
     (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
 
-    metadata_url = _create_database(postgres_url, "airflow_meta")
-    warehouse_url = _create_database(postgres_url, "outlit_warehouse")
+    metadata_url = make_database("airflow_meta")
+    warehouse_url = make_database("outlit_warehouse")
     api_port = free_port()
     sb = deployment_sandbox
     # The Outlit connection as users define it: an environment variable, in every component.
