@@ -17,7 +17,8 @@ from airflow.sdk import DAG
 from outlit_provider.operators.query import OutlitQueryOperator
 from outlit_provider.operators.tool import OutlitToolOperator
 
-EXPORT_DIR = "{{ var.value.get('outlit_export_dir', '/tmp/outlit-exports') }}/{{ ds }}"
+# run_after, not ds: a run triggered from the UI or REST API without a logical date has no ds in Airflow 3.
+EXPORT_DIR = "{{ var.value.get('outlit_export_dir', '/tmp/outlit-exports') }}/{{ dag_run.run_after | ds }}"
 
 with DAG(
     dag_id="outlit_customer_export",

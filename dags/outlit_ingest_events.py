@@ -26,9 +26,10 @@ with DAG(
 ) as dag:
 
     @task
-    def build_events(data_interval_end=None) -> list[dict]:
+    def build_events(dag_run=None) -> list[dict]:
         # Stand-in for reading your own system: one custom event and one identify per account.
-        at_ms = int(data_interval_end.timestamp() * 1000)
+        # run_after, not data_interval_end: a run triggered without a logical date has no data interval.
+        at_ms = int(dag_run.run_after.timestamp() * 1000)
         accounts = [("acme.com", "ops@acme.com"), ("globex.com", "it@globex.com")]
         events: list[dict] = []
         for domain, email in accounts:

@@ -57,10 +57,21 @@ def check_base_url(url: str | None, *, allow_insecure_http: bool = False, name: 
     return text
 
 
-def base_url_for_host(host: str, port: int | None = None) -> str:
-    """The base URL for a bare host name (a connection URI's host): plain http only for loopback hosts."""
-    bare = host.strip().strip("[]")
-    scheme = "http" if is_loopback_host(bare) else "https"
+def base_url_for_host(host: str, port: int | None = None, *, insecure: bool = False) -> str:
+    """The base URL a connection's host (and port) stand for; a scheme written in ``host`` is kept.
+
+    A bare host gets ``https://``, or ``http://`` for a loopback host (a local sandbox) and when the caller
+    asked for plain http (``insecure``): silently upgrading it would point the client at a port that speaks
+    no TLS.
+    """
+    host = host.strip()
+    if "://" in host:  # JSON connections may carry a whole URL in host: honour its scheme
+        parts = urlsplit(host)
+        if port and parts.port is None:
+            return f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
+        return host
+    bare = host.strip("[]")
+    scheme = "http" if insecure or is_loopback_host(bare) else "https"
     netloc = f"[{bare}]" if ":" in bare else bare  # an IPv6 literal needs brackets in a URL
     return f"{scheme}://{netloc}" + (f":{port}" if port else "")
 

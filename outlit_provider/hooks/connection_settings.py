@@ -114,16 +114,19 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
         )
 
     base_url = _extra_value(extras, "base_url")
+    where = "extra 'base_url'" if base_url is not None else "host"
+    insecure = _bool(conn_id, "allow_insecure_http", _extra_value(extras, "allow_insecure_http"))
     host = (getattr(conn, "host", None) or "").strip()
     if base_url is None and host:
-        # URI form convenience: outlit://:KEY@app.outlit.ai -> https://app.outlit.ai; a loopback host
-        # (a local sandbox) gets plain http, which the client allows only there.
-        base_url = base_url_for_host(host, getattr(conn, "port", None))
+        base_url = base_url_for_host(host, getattr(conn, "port", None), insecure=insecure)
     if base_url is not None:
         try:  # the form only: the plain-http rule is applied by the client with allow_insecure_http
             base_url = check_base_url(str(base_url), allow_insecure_http=True)
         except OutlitConfigurationError as exc:
-            raise OutlitConnectionError(f"Airflow connection {conn_id!r}: extra {exc}") from None
+            raise OutlitConnectionError(
+                f"Airflow connection {conn_id!r}: {where}={base_url!r}: {exc}; use e.g. "
+                "'https://app.outlit.ai' or leave it empty."
+            ) from None
 
     return ConnectionSettings(
         api_key=api_key,
@@ -131,9 +134,7 @@ def settings_from_connection(conn: Any, extras: dict[str, Any]) -> ConnectionSet
         base_url=base_url,
         timeout=_positive_float(conn_id, "timeout", _extra_value(extras, "timeout")),
         max_retries=_non_negative_int(conn_id, "max_retries", _extra_value(extras, "max_retries")),
-        allow_insecure_http=_bool(
-            conn_id, "allow_insecure_http", _extra_value(extras, "allow_insecure_http")
-        ),
+        allow_insecure_http=insecure,
     )
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from outlit_core.client import AsyncOutlitClient, OutlitClient
 
 CheckState = Literal["success", "waiting", "failed"]
 
@@ -149,3 +152,36 @@ def _summarise(sync: dict[str, Any]) -> dict[str, Any]:
         "lastSyncedAt": sync.get("lastSyncedAt"),
         "errorMessage": error[:500] if isinstance(error, str) else error,
     }
+
+
+# -- the checks the sensor (sync client) and the triggers (async client) run -------------------------------
+
+
+def check_sync_status(
+    client: OutlitClient,
+    provider: str,
+    *,
+    models: list[str] | None = None,
+    synced_after: datetime | None = None,
+) -> StatusCheck:
+    response = client.sync_status(provider)
+    return evaluate_sync_status(response, provider=provider, models=models, synced_after=synced_after)
+
+
+async def acheck_sync_status(
+    client: AsyncOutlitClient,
+    provider: str,
+    *,
+    models: list[str] | None = None,
+    synced_after: datetime | None = None,
+) -> StatusCheck:
+    response = await client.sync_status(provider)
+    return evaluate_sync_status(response, provider=provider, models=models, synced_after=synced_after)
+
+
+def check_connect_session(client: OutlitClient, session_id: str) -> StatusCheck:
+    return evaluate_connect_status(client.connection_status(session_id), session_id=session_id)
+
+
+async def acheck_connect_session(client: AsyncOutlitClient, session_id: str) -> StatusCheck:
+    return evaluate_connect_status(await client.connection_status(session_id), session_id=session_id)

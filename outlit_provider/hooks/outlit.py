@@ -2,13 +2,13 @@
 get an Outlit client from.
 
 All HTTP (retries, Retry-After, rate limiting, error mapping) lives in ``outlit_core.client``; this hook
-turns a connection into a client and owns the status checks the sensor and trigger share.
+turns a connection into a client. The status checks the sensor and triggers share are free functions in
+``hooks.integration_status``, beside the rules that judge the responses.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +18,6 @@ from outlit_provider.hooks.connection_settings import (
     UI_FIELD_BEHAVIOUR,
     ConnectionSettings,
     settings_from_connection,
-)
-from outlit_provider.hooks.integration_status import (
-    StatusCheck,
-    evaluate_connect_status,
-    evaluate_sync_status,
 )
 
 if TYPE_CHECKING:
@@ -131,7 +126,7 @@ class OutlitHook(BaseHook):
         if "client" in self.__dict__:
             self.__dict__.pop("client").close()
 
-    # -- checks shared by sensors, triggers and the connection form ------------------------------------
+    # -- the connection form ------------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
         """Called by the UI's "Test" button: validates the key and reports organization and grants."""
@@ -142,30 +137,6 @@ class OutlitHook(BaseHook):
             return False, f"Outlit rejected the connection: {exc}"
         grants = ", ".join(info.grants) if info.grants else "none reported"
         return True, f"API key is valid for organization {info.organization_id} (grants: {grants})."
-
-    def check_sync_status(
-        self, provider: str, *, models: list[str] | None = None, synced_after: datetime | None = None
-    ) -> StatusCheck:
-        response = self.client.sync_status(provider)
-        return evaluate_sync_status(response, provider=provider, models=models, synced_after=synced_after)
-
-    def check_connect_session(self, session_id: str) -> StatusCheck:
-        return evaluate_connect_status(self.client.connection_status(session_id), session_id=session_id)
-
-    @staticmethod
-    async def acheck_sync_status(
-        client: AsyncOutlitClient,
-        provider: str,
-        *,
-        models: list[str] | None = None,
-        synced_after: datetime | None = None,
-    ) -> StatusCheck:
-        response = await client.sync_status(provider)
-        return evaluate_sync_status(response, provider=provider, models=models, synced_after=synced_after)
-
-    @staticmethod
-    async def acheck_connect_session(client: AsyncOutlitClient, session_id: str) -> StatusCheck:
-        return evaluate_connect_status(await client.connection_status(session_id), session_id=session_id)
 
     def app_url(self, path: str = "") -> str:
         """URL of an Outlit app page; the app is served from the API's host."""

@@ -1,4 +1,4 @@
-"""What every Outlit operator shares: the connection id, a lazily built hook, and a stop flag for on_kill."""
+"""What every Outlit operator shares: the connection id, a lazily built hook, and the stop-on-kill flag."""
 
 from __future__ import annotations
 
@@ -17,8 +17,40 @@ class OutlitTaskStopped(OutlitError, AirflowException):
     """The task was killed between two Outlit requests; the message says how far it got."""
 
 
-class OutlitBaseOperator(BaseOperator):
-    """Base for Outlit operators. The hook (and with it the connection) is resolved only in ``execute``."""
+class StopOnKill:
+    """The one stop-on-kill mechanism of the provider's operators (transfers included).
+
+    ``on_kill`` (SIGTERM from the task supervisor, or an execution timeout) sets ``stop_event``; work loops
+    check it between requests (``_check_stop``) or hand it to the engine that sends batches
+    (``run_reverse_load(stop=...)``), so a killed task never leaves a request half-sent.
+    """
+
+    log: Any
+
+    @cached_property
+    def stop_event(self) -> threading.Event:
+        # Created on first use, not in __init__: DAG code deep-copies operators (mapping, subsets) and a lock
+        # cannot be copied.
+        return threading.Event()
+
+    def on_kill(self) -> None:
+        # Work here is a sequence of short requests: stopping between them is the cleanest cancel there is,
+        # and none of the endpoints has remote work that outlives the request.
+        self.stop_event.set()
+        self.log.info("Kill requested: no further Outlit requests will be sent by this task.")
+
+    def _fresh_stop_event(self) -> None:
+        """Clear the flag at the start of a run (a kill aimed at an earlier try is not this one's)."""
+        self.__dict__.pop("stop_event", None)
+
+    def _check_stop(self, progress: str) -> None:
+        if self.stop_event.is_set():
+            raise OutlitTaskStopped(f"Stopped on kill request after {progress}.")
+
+
+class OutlitBaseOperator(StopOnKill, BaseOperator):
+    """Base for Outlit operators. The hook (and with it the connection) is resolved only in ``execute``;
+    each ``execute`` opens its client with ``with self.hook.get_client() as client``."""
 
     ui_color = "#e8f0fe"
 
@@ -27,21 +59,5 @@ class OutlitBaseOperator(BaseOperator):
         self.outlit_conn_id = outlit_conn_id
 
     @cached_property
-    def _stop(self) -> threading.Event:
-        # Created on first use, not in __init__: DAG code deep-copies operators (mapping, subsets) and a lock
-        # cannot be copied.
-        return threading.Event()
-
-    @cached_property
     def hook(self) -> OutlitHook:
         return OutlitHook(self.outlit_conn_id)
-
-    def on_kill(self) -> None:
-        # Work here is a sequence of short requests: stopping between them is the cleanest cancel there is,
-        # and none of the endpoints has remote work that outlives the request.
-        self._stop.set()
-        self.log.info("Kill requested: no further Outlit requests will be sent by this task.")
-
-    def _check_stop(self, progress: str) -> None:
-        if self._stop.is_set():
-            raise OutlitTaskStopped(f"Stopped on kill request after {progress}.")

@@ -12,8 +12,9 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException
 
-from outlit_core.client.events import MAX_BATCH_EVENTS, IngestResult
+from outlit_core.client.events import MAX_BATCH_EVENTS, EventRejection, IngestResult, prepare_event
 from outlit_provider.links import OutlitTrackingSettingsLink
+from outlit_provider.operators._templating import is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
 
 # Namespace for event uuids derived from the task run; fixed so every retry derives the same ones.
@@ -58,6 +59,22 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
         self.user_identity = user_identity
         self.customer_identity = customer_identity
         self.max_rejected = max_rejected
+        if not is_templated(events):  # literal events are checked now: a bad one fails the DAG import
+            self._check_literal_events()
+
+    def _check_literal_events(self) -> None:
+        problems = [
+            p
+            for i, e in enumerate(self._events())
+            if isinstance(p := prepare_event(e, i, source=self.source), EventRejection)
+        ]
+        if len(problems) > self.max_rejected:
+            first = problems[0]
+            where = ".".join(str(x) for x in first.path) or "event"
+            raise ValueError(
+                f"{self.task_id}: {len(problems)} literal event(s) are invalid, over "
+                f"max_rejected={self.max_rejected}. First: event {first.index} at {where}: {first.message}"
+            )
 
     def _events(self) -> list[dict[str, Any]]:
         events: Any = self.events
@@ -92,26 +109,32 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
 
         Rejection indexes come back relative to the chunk and are shifted to positions in ``events``.
         """
-        client = self.hook.client
         total = IngestResult()
-        for start in range(0, len(events), MAX_BATCH_EVENTS):
-            # Nothing sent yet is lost: the uuids are derived from the task run, so a rerun resends these
-            # events and Outlit drops the ones it already stored.
-            self._check_stop(
-                f"sending {start} of {len(events)} event(s) ({total.accepted} accepted); "
-                "rerun the task to send the rest"
-            )
-            chunk = client.send_events(
-                events[start : start + MAX_BATCH_EVENTS],
-                source=self.source,
-                user_identity=self.user_identity,
-                customer_identity=self.customer_identity,
-            )
-            total.accepted += chunk.accepted
-            total.requests += chunk.requests
-            total.retries += chunk.retries
-            total.batches += chunk.batches
-            total.rejected.extend(dataclasses.replace(r, index=r.index + start) for r in chunk.rejected)
+        with self.hook.get_client() as client:
+            for start in range(0, len(events), MAX_BATCH_EVENTS):
+                total = self._send_chunk(client, events, start, total)
+        return total
+
+    def _send_chunk(
+        self, client: Any, events: list[dict[str, Any]], start: int, total: IngestResult
+    ) -> IngestResult:
+        # Nothing sent yet is lost: the uuids are derived from the task run, so a rerun resends these
+        # events and Outlit drops the ones it already stored.
+        self._check_stop(
+            f"sending {start} of {len(events)} event(s) ({total.accepted} acknowledged); "
+            "rerun the task to send the rest"
+        )
+        chunk = client.send_events(
+            events[start : start + MAX_BATCH_EVENTS],
+            source=self.source,
+            user_identity=self.user_identity,
+            customer_identity=self.customer_identity,
+        )
+        total.accepted += chunk.accepted
+        total.requests += chunk.requests
+        total.retries += chunk.retries
+        total.batches += chunk.batches
+        total.rejected.extend(dataclasses.replace(r, index=r.index + start) for r in chunk.rejected)
         return total
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -119,18 +142,25 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
         OutlitTrackingSettingsLink.persist(context, self.hook.app_url("settings/workspace/tracking"))
         if not events:
             self.log.info("No events to send.")
-            return {"accepted": 0, "rejected": 0, "requests": 0, "retries": 0}
-        try:
-            result = self._send(events)
-        finally:
-            self.hook.close()
+            return {"acknowledged": 0, "rejected": 0, "requests": 0, "retries": 0}
+        result = self._send(events)
+        # The ingest API answers "processed" for new events and for repeats of a uuid it already has
+        # alike, so this count is what Outlit acknowledged, not what it newly stored (issue 15.7).
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        repeats = (
+            f"; this is try {try_number}, so events an earlier try delivered are among them, acknowledged "
+            "by uuid and not stored again"
+            if try_number > 1
+            else "; events whose uuid Outlit already had are acknowledged without being stored again"
+        )
         self.log.info(
-            "Outlit accepted %d of %d event(s) in %d request(s) with %d retr%s",
+            "Outlit acknowledged %d of %d event(s) in %d request(s) with %d retr%s%s",
             result.accepted,
             len(events),
             result.requests,
             result.retries,
             "y" if result.retries == 1 else "ies",
+            repeats,
         )
         for rejection in result.rejected[:_LOGGED_REJECTIONS]:
             where = ".".join(str(p) for p in rejection.path)
@@ -139,8 +169,9 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
             )
         if len(result.rejected) > _LOGGED_REJECTIONS:
             self.log.warning("... and %d more rejected event(s)", len(result.rejected) - _LOGGED_REJECTIONS)
+        self._acknowledged = result.accepted
         summary = {
-            "accepted": result.accepted,
+            "acknowledged": result.accepted,
             "rejected": len(result.rejected),
             "requests": result.requests,
             "retries": result.retries,
@@ -149,7 +180,17 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
             first = result.rejected[0]
             raise AirflowException(
                 f"Outlit rejected {len(result.rejected)} event(s), over max_rejected={self.max_rejected} "
-                f"({result.accepted} accepted). First: event {first.index} at "
+                f"({result.accepted} acknowledged). First: event {first.index} at "
                 f"{'.'.join(str(p) for p in first.path)}: {first.message}"
             )
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Output: the events sent to Outlit's ingest API, ``ingest/<dag_id>.<task_id>``, with their count."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace
+
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            outputs=[f"ingest/{self.dag_id}.{self.task_id}"],
+            output_rows=getattr(self, "_acknowledged", None),
+        )

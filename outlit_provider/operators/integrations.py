@@ -10,8 +10,9 @@ from typing import Any
 from airflow.sdk import Context, conf
 from airflow.sdk.exceptions import AirflowException
 
-from outlit_provider.hooks.integration_status import StatusCheck
+from outlit_provider.hooks.integration_status import StatusCheck, check_connect_session
 from outlit_provider.links import OutlitConnectLink, OutlitIntegrationsLink
+from outlit_provider.operators._templating import check_literal_provider
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small
 from outlit_provider.triggers.integrations import OutlitConnectSessionTrigger, validate_trigger_event
@@ -102,6 +103,7 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
         super().__init__(**kwargs)
         if poll_interval <= 0 or timeout <= 0:
             raise ValueError(f"{self.task_id}: poll_interval and timeout must be positive seconds.")
+        check_literal_provider(self.task_id, provider)
         self.provider = provider
         self.credentials_conn_id = credentials_conn_id
         self.config = config
@@ -111,8 +113,54 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> Any:
-        client = self.hook.client
         OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
+        # Every declared link gets a value, so Airflow's end-of-task link lookup finds one on every path
+        # (a missing key is logged at error level; issue 15.6). The browser path replaces it with the URL.
+        OutlitConnectLink.persist(context, "")
+        with self.hook.get_client() as client:
+            response = self._connect(client)
+            if "sessionId" not in response:
+                state = "was already connected" if response.get("alreadyConnected") else "connected"
+                self.log.info(
+                    "Integration %s %s (connection %s)", self.provider, state, response.get("connectionId")
+                )
+                return {
+                    "provider": self.provider,
+                    "connected": bool(response.get("connected", True)),
+                    "connection_id": response.get("connectionId"),
+                    "already_connected": bool(response.get("alreadyConnected")),
+                }
+            session_id = str(response["sessionId"])
+            connect_url = str(response.get("connectUrl") or "")
+            if response.get("alreadyConnected"):
+                self.log.info("Integration %s is already connected; no browser step needed.", self.provider)
+                return {"provider": self.provider, "connected": True, "already_connected": True}
+            context["ti"].xcom_push(key="session_id", value=session_id)
+            OutlitConnectLink.persist(context, connect_url)
+            self.log.info(
+                "Open this URL in a browser to connect %s to Outlit (session %s): %s",
+                self.provider,
+                session_id,
+                connect_url,
+            )
+            if not self.wait_for_completion:
+                return {"provider": self.provider, "session_id": session_id, "connect_url": connect_url}
+            if not self.deferrable:
+                return self._wait(client, session_id)
+        self.defer(
+            trigger=OutlitConnectSessionTrigger(
+                session_id=session_id,
+                provider=self.provider,
+                outlit_conn_id=self.outlit_conn_id,
+                poll_interval=self.poll_interval,
+                end_time=time.time() + self.timeout,
+            ),
+            method_name="execute_complete",
+            # The trigger reports its own timeout with the last status; this is only a backstop.
+            timeout=timedelta(seconds=self.timeout + 10 * self.poll_interval + 60),
+        )
+
+    def _connect(self, client: Any) -> dict[str, Any]:
         config = dict(self.config or {})
         if self.credentials_conn_id or config:
             capability = _capability(client.integration_capabilities(self.provider), self.provider)
@@ -126,61 +174,12 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
                 )
             if self.credentials_conn_id:
                 config.update(secrets_from_connection(self.credentials_conn_id, secret_fields))
+        return client.connect_integration(self.provider, config or None)
 
-        response = client.connect_integration(self.provider, config or None)
-        if "sessionId" not in response:
-            self.hook.close()
-            state = "was already connected" if response.get("alreadyConnected") else "connected"
-            self.log.info(
-                "Integration %s %s (connection %s)", self.provider, state, response.get("connectionId")
-            )
-            return {
-                "provider": self.provider,
-                "connected": bool(response.get("connected", True)),
-                "connection_id": response.get("connectionId"),
-                "already_connected": bool(response.get("alreadyConnected")),
-            }
-
-        session_id = str(response["sessionId"])
-        connect_url = str(response.get("connectUrl") or "")
-        if response.get("alreadyConnected"):
-            self.hook.close()
-            self.log.info("Integration %s is already connected; no browser step needed.", self.provider)
-            return {"provider": self.provider, "connected": True, "already_connected": True}
-        context["ti"].xcom_push(key="session_id", value=session_id)
-        OutlitConnectLink.persist(context, connect_url)
-        self.log.info(
-            "Open this URL in a browser to connect %s to Outlit (session %s): %s",
-            self.provider,
-            session_id,
-            connect_url,
-        )
-        if not self.wait_for_completion:
-            self.hook.close()
-            return {"provider": self.provider, "session_id": session_id, "connect_url": connect_url}
-        if self.deferrable:
-            self.hook.close()
-            self.defer(
-                trigger=OutlitConnectSessionTrigger(
-                    session_id=session_id,
-                    provider=self.provider,
-                    outlit_conn_id=self.outlit_conn_id,
-                    poll_interval=self.poll_interval,
-                    end_time=time.time() + self.timeout,
-                ),
-                method_name="execute_complete",
-                # The trigger reports its own timeout with the last status; this is only a backstop.
-                timeout=timedelta(seconds=self.timeout + 10 * self.poll_interval + 60),
-            )
-        try:
-            return self._wait(session_id)
-        finally:
-            self.hook.close()
-
-    def _wait(self, session_id: str) -> dict[str, Any]:
+    def _wait(self, client: Any, session_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout
         while True:
-            check: StatusCheck = self.hook.check_connect_session(session_id)
+            check: StatusCheck = check_connect_session(client, session_id)
             if check.state == "success":
                 self.log.info(check.message)
                 return {"provider": self.provider, "session_id": session_id, "connected": True}
@@ -190,7 +189,7 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
                 raise AirflowException(f"Timed out after {self.timeout}s. Last status: {check.message}")
             self.log.info("%s; checking again in %ss", check.message, self.poll_interval)
             # Event.wait instead of sleep: on_kill ends the wait at once.
-            if self._stop.wait(self.poll_interval):
+            if self.stop_event.wait(self.poll_interval):
                 self._check_stop(f"waiting for connect session {session_id}")
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -207,6 +206,7 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
 
     def __init__(self, *, provider: str, missing_ok: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        check_literal_provider(self.task_id, provider)
         self.provider = provider
         self.missing_ok = missing_ok
 
@@ -215,9 +215,9 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
 
         OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
         try:
-            client = self.hook.client
-            self._check_stop(f"resolving the disconnect of {self.provider}; the request was not sent")
-            client.disconnect_integration(self.provider)
+            with self.hook.get_client() as client:
+                self._check_stop(f"resolving the disconnect of {self.provider}; the request was not sent")
+                client.disconnect_integration(self.provider)
         except OutlitNotFoundError as exc:
             if not self.missing_ok:
                 raise AirflowException(
@@ -225,8 +225,6 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
                 ) from exc
             self.log.info("Integration %s was not connected; nothing to disconnect.", self.provider)
             return {"provider": self.provider, "disconnected": False}
-        finally:
-            self.hook.close()
         self.log.info("Disconnected integration %s", self.provider)
         return {"provider": self.provider, "disconnected": True}
 
@@ -256,6 +254,7 @@ class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_literal_provider(self.task_id, provider)
         self.provider = provider
         self.step = step
         self.config = config
@@ -267,12 +266,9 @@ class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
         config = dict(self.config or {})
         if self.secrets_conn_id:
             config.update(secrets_from_connection(self.secrets_conn_id, secret_fields=["webhookSecret"]))
-        try:
-            client = self.hook.client
+        with self.hook.get_client() as client:
             self._check_stop(f"preparing setup step {self.step} of {self.provider}; the request was not sent")
             result = client.run_setup_step(self.provider, self.step, config or None)
-        finally:
-            self.hook.close()
         self.log.info(
             "Setup step %s for %s returned status %s", self.step, self.provider, result.get("status")
         )

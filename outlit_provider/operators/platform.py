@@ -70,13 +70,10 @@ class OutlitPlatformActionOperator(OutlitBaseOperator):
         self._validate(check_arguments=True)
         resource_id = None if self.resource_id in (None, "") else str(self.resource_id)
         target = f"{self.resource}/{resource_id}" if resource_id else self.resource
-        try:
-            client = self.hook.client  # the connection lookup can take a while (secrets backend)
+        with self.hook.get_client() as client:  # the lookup can take a while (secrets backend)
             # A killed task must not go on to create, update or archive something.
             self._check_stop(f"resolving {self.action} on {target}; the request was not sent")
             data = client.platform_action(self.resource, self.action, resource_id, self.body)
-        finally:
-            self.hook.close()
         self.log.info("Outlit platform action %s on %s completed", self.action, target)
         return ensure_small(
             data, max_bytes=self.max_xcom_bytes, what=f"The {self.resource}/{self.action} result"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from airflow.sdk import Context
 
-from outlit_provider.operators._templating import is_templated
+from outlit_provider.operators._templating import check_literal_sql, is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small, open_output, write_json
 
@@ -59,6 +59,7 @@ class OutlitQueryOperator(OutlitBaseOperator):
             )
         if limit is not None and not is_templated(limit) and int(limit) < 1:
             raise ValueError(f"{self.task_id}: limit={limit!r} must be >= 1 (or None for Outlit's default).")
+        check_literal_sql(self.task_id, sql)
         self.sql = sql
         self.limit = limit
         self.output_format = output_format
@@ -71,12 +72,10 @@ class OutlitQueryOperator(OutlitBaseOperator):
 
         sql = check_read_only_sql(self.sql)  # refuse before the connection is even looked up
         limit = int(self.limit) if self.limit not in (None, "") else None
-        try:
-            client = self.hook.client  # the connection lookup can take a while (secrets backend)
+        with self.hook.get_client() as client:  # the lookup can take a while (secrets backend)
             self._check_stop("checking the SQL; the query was not sent")
             result = client.query(sql, limit=limit)
-        finally:
-            self.hook.close()
+        self._ran_sql = sql
         self.log.info(
             "Outlit returned %d row(s) in %s ms; truncated=%s",
             result.rows_returned,
@@ -115,3 +114,15 @@ class OutlitQueryOperator(OutlitBaseOperator):
             handle.write(data)
         self.log.info("Wrote %d row(s) as %s to %s", len(frame), self.output_format, self.output_path)
         return self.output_path
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs: the Outlit views the query reads; output: the file it wrote, if any; job: the SQL."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace, sql_tables
+
+        sql = getattr(self, "_ran_sql", None) or self.sql
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            inputs=sql_tables(sql),
+            files=[self.output_path] if self.output_path else [],
+            sql=sql,
+        )

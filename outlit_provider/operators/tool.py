@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from outlit_core.client.tools import get_tool, validate_tool_input
-from outlit_provider.operators._templating import is_templated
+from outlit_provider.operators._templating import coerce_rendered, is_templated, parse_structure
 from outlit_provider.operators.base import OutlitBaseOperator
 from outlit_provider.operators.output import DEFAULT_MAX_XCOM_BYTES, ensure_small, write_json, write_jsonl
 
@@ -20,7 +20,8 @@ class OutlitToolOperator(OutlitBaseOperator):
     fails the DAG import instead of a run; templated inputs are checked before the request is sent.
 
     :param tool: public tool name.
-    :param tool_input: the tool's input object (templated).
+    :param tool_input: the tool's input object (templated). Rendered values are turned into the type the
+        tool's input contract asks for, so ``{"limit": "{{ params.limit }}"}`` sends the number 3, not "3".
     :param paginate: follow ``pagination.nextCursor`` and return/write the items of every page.
     :param max_items: stop after this many items (with ``paginate``).
     :param output_path: write the result to this local path or object storage URL (``s3://...``) and
@@ -54,6 +55,12 @@ class OutlitToolOperator(OutlitBaseOperator):
         self.output_path = output_path
         self.retry_writes = retry_writes
         self.max_xcom_bytes = max_xcom_bytes
+        # Keys whose values are templates: after rendering they are coerced through the tool's contract.
+        self._templated_keys = (
+            sorted(k for k, v in tool_input.items() if is_templated(v))
+            if isinstance(tool_input, dict)
+            else []
+        )
         if not is_templated(tool):
             self._validate_tool(tool)
             if not is_templated(tool_input):
@@ -72,38 +79,73 @@ class OutlitToolOperator(OutlitBaseOperator):
                 "(paginated tools return pagination.nextCursor, e.g. outlit_list_customers)."
             )
 
+    def _rendered_input(self) -> dict[str, Any] | None:
+        value: Any = self.tool_input
+        if isinstance(value, str):  # the whole input was one template
+            value = parse_structure(value.strip(), value)
+        if not isinstance(value, dict):
+            return value
+        props = get_tool(self.tool).input_model.model_json_schema().get("properties", {})
+        keys = set(self._templated_keys) if self._templated_keys else set(value)
+        return {k: coerce_rendered(v, props.get(k)) if k in keys else v for k, v in value.items()}
+
     def execute(self, context: Context) -> Any:
         self._validate_tool(self.tool)
-        client = self.hook.client
-        try:
+        tool_input = self._rendered_input()
+        validate_tool_input(self.tool, tool_input)  # before the connection is looked up
+        with self.hook.get_client() as client:
+            self._check_stop(f"preparing {self.tool}; the request was not sent")
             if self.paginate:
-                return self._run_paginated(client)
-            result = client.call_tool(self.tool, self.tool_input, retry_writes=self.retry_writes)
-            if self.output_path:
-                size = write_json(self.output_path, result)
-                self.log.info("Wrote %s result (%d bytes) to %s", self.tool, size, self.output_path)
-                return self.output_path
-            return ensure_small(result, max_bytes=self.max_xcom_bytes, what=f"The {self.tool} result")
-        finally:
-            self.hook.close()
+                return self._run_paginated(client, tool_input)
+            result = client.call_tool(self.tool, tool_input, retry_writes=self.retry_writes)
+        spec = get_tool(self.tool)
+        items = result.get(spec.items_key) if spec.items_key and isinstance(result, dict) else None
+        self._summary(len(items) if isinstance(items, list) else 1, pages=1)
+        if self.output_path:
+            size = write_json(self.output_path, result)
+            self.log.info("Wrote %s result (%d bytes) to %s", self.tool, size, self.output_path)
+            return self.output_path
+        return ensure_small(result, max_bytes=self.max_xcom_bytes, what=f"The {self.tool} result")
 
-    def _run_paginated(self, client: Any) -> Any:
+    def _summary(self, items: int, *, pages: int) -> None:
+        # One line a user can grep for, whatever the result's destination (issue 15.8).
+        self.log.info("Outlit tool %s: %d item(s) in %d page(s)", self.tool, items, pages)
+
+    def _run_paginated(self, client: Any, tool_input: dict[str, Any] | None) -> Any:
         max_items = int(self.max_items) if self.max_items is not None else None
-        counted = 0
+        items_key = get_tool(self.tool).items_key
+        counted = pages = 0
 
         def items() -> Iterator[dict[str, Any]]:
-            nonlocal counted
-            for item in client.iter_tool(self.tool, self.tool_input, max_items=max_items):
-                self._check_stop(f"{counted} item(s) of {self.tool}")
-                counted += 1
-                yield item
+            nonlocal counted, pages
+            for page in client.iter_pages(self.tool, tool_input):
+                pages += 1
+                for item in page.get(items_key) or []:
+                    if max_items is not None and counted >= max_items:
+                        return
+                    self._check_stop(f"{counted} item(s) of {self.tool}")
+                    counted += 1
+                    yield item
+                if max_items is not None and counted >= max_items:
+                    return
 
         if self.output_path:
             count = write_jsonl(self.output_path, items())
+            self._summary(count, pages=pages)
             self.log.info("Wrote %d %s item(s) as JSON Lines to %s", count, self.tool, self.output_path)
             return self.output_path
         collected = list(items())
-        self.log.info("Collected %d %s item(s)", len(collected), self.tool)
+        self._summary(len(collected), pages=pages)
         return ensure_small(
             collected, max_bytes=self.max_xcom_bytes, what=f"{len(collected)} {self.tool} items"
+        )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input: the tool (an Outlit dataset by its name); output: the file it wrote, if any."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace
+
+        return operator_lineage(
+            namespace=outlit_namespace(self.hook.get_settings().base_url),
+            inputs=[self.tool],
+            files=[self.output_path] if self.output_path else [],
         )

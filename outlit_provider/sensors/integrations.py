@@ -13,10 +13,10 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
-from outlit_provider.hooks.integration_status import StatusCheck, parse_timestamp
+from outlit_provider.hooks.integration_status import StatusCheck, check_sync_status, parse_timestamp
 from outlit_provider.hooks.outlit import OutlitHook
 from outlit_provider.links import OutlitIntegrationsLink
-from outlit_provider.operators._templating import is_templated
+from outlit_provider.operators._templating import check_literal_provider, is_templated
 from outlit_provider.triggers.integrations import OutlitIntegrationSyncTrigger, validate_trigger_event
 
 
@@ -82,6 +82,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_literal_provider(self.task_id, provider)
         self.provider = provider
         # Literal names are checked now (a typo fails the DAG import); templates and XComArgs after rendering.
         self.models = models if is_templated(models) else model_names(models, task_id=self.task_id)
@@ -112,13 +113,9 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
         return model_names(self.models, task_id=self.task_id)
 
     def _check(self, context: Context) -> StatusCheck:
-        models = self._models()
-        try:
-            return self.hook.check_sync_status(
-                self.provider, models=models, synced_after=self._bound(context)
-            )
-        finally:
-            self.hook.close()
+        models, bound = self._models(), self._bound(context)
+        with self.hook.get_client() as client:
+            return check_sync_status(client, self.provider, models=models, synced_after=bound)
 
     def poke(self, context: Context) -> PokeReturnValue:
         check = self._check(context)
@@ -145,6 +142,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
                 outlit_conn_id=self.outlit_conn_id,
                 poll_interval=float(self.poke_interval),
                 end_time=time.time() + float(self.timeout),
+                first_check_delay=float(self.poke_interval),  # the poke above was the first check
             ),
             method_name="execute_complete",
             # The trigger ends itself at end_time with the last status; this is only a backstop.

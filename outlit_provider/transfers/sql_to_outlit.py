@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
@@ -21,6 +20,7 @@ from outlit_core.reverse_load import (
 from outlit_core.reverse_load.runner import DEFAULT_MAX_IN_FLIGHT
 from outlit_core.reverse_load.warehouse import check_dialect
 from outlit_provider.hooks.outlit import OutlitHook
+from outlit_provider.operators.base import StopOnKill
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 _DIALECTS = {"postgres": "postgresql", "gcpbigquery": "bigquery", "google_cloud_platform": "bigquery"}
 
 
-class SqlToOutlitOperator(BaseSQLOperator):
+class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
     """Read ``table`` (or the rows of ``sql``) through an Airflow SQL connection and send each row to
     Outlit as an ingest event described by ``mapping``.
 
@@ -110,19 +110,11 @@ class SqlToOutlitOperator(BaseSQLOperator):
         self.retry_rejected = retry_rejected
         self.fail_on_rejected = fail_on_rejected
         self.fresh_uuids = fresh_uuids
-        # Made per execute(): an Event holds a lock, which the copies Airflow makes of operators cannot.
-        self._stop: threading.Event | None = None
-
-    def on_kill(self) -> None:
-        """Stop the running sync between batches; what is in flight finishes and is recorded."""
-        if self._stop is not None:
-            self.log.warning("stopping the reverse load: in-flight batches finish, nothing new is sent")
-            self._stop.set()
 
     def execute(self, context: Context) -> dict[str, Any]:
         # a bad mapping fails before any connection is opened
         mapping = load_mapping(self._mapping_source())
-        self._stop = threading.Event()
+        self._fresh_stop_event()
         warehouse = self._warehouse()
         outlit = OutlitHook(self.outlit_conn_id)
         try:
@@ -137,11 +129,12 @@ class SqlToOutlitOperator(BaseSQLOperator):
                     chunk_size=self.chunk_size,
                     max_in_flight=self.max_in_flight,
                     retry_rejected=self.retry_rejected,
-                    stop=self._stop,
+                    stop=self.stop_event,  # on_kill: in-flight batches finish and are recorded
                     fresh_uuids=self.fresh_uuids,
                 )
         finally:
             warehouse.close()
+        self._lineage_run = (result.sync_name, result.sent)
         counts = result.as_dict()
         self.log.info(
             "reverse load %s: read %d, sent %d, unchanged %d, rejected %d, retries %d",
@@ -187,8 +180,10 @@ class SqlToOutlitOperator(BaseSQLOperator):
         )
 
     def _warehouse(self) -> Warehouse:
+        from airflow.sdk import BaseHook
+
         hook = self.get_db_hook()  # raises a clear error unless the connection's hook is a DbApiHook
-        conn_type = getattr(hook, "conn_type", None) or self.get_connection(self.conn_id).conn_type
+        conn_type = getattr(hook, "conn_type", None) or BaseHook.get_connection(self.conn_id).conn_type
         dialect = _DIALECTS.get(conn_type, conn_type)
         check_dialect(dialect, where=f" (Airflow connection {self.conn_id!r}, type {conn_type!r})")
         first = hook.get_conn()
@@ -200,6 +195,29 @@ class SqlToOutlitOperator(BaseSQLOperator):
 
         return Warehouse(
             connect, dialect=dialect, paramstyle=_paramstyle(first), schema=self.bookkeeping_schema
+        )
+
+    # -- OpenLineage (issue 12.5): kept apart from the transfer itself --------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input: the warehouse table (or the query's tables); output: ``ingest/<sync name>`` on Outlit."""
+        from outlit_provider.lineage import operator_lineage, outlit_namespace, sql_tables
+
+        sync_name, sent = getattr(self, "_lineage_run", (None, None))
+        base_url = OutlitHook(self.outlit_conn_id).get_settings().base_url
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(self.conn_id)
+        warehouse = f"{conn.conn_type}://{conn.host or 'localhost'}" + (f":{conn.port}" if conn.port else "")
+        tables = [self.table] if self.table else sql_tables(self.sql or "")
+        database = conn.schema or ""
+        return operator_lineage(
+            namespace=outlit_namespace(base_url),
+            input_namespace=warehouse,
+            inputs=[f"{database}.{t}" if database else t for t in tables],
+            outputs=[f"ingest/{sync_name}"] if sync_name else [],
+            sql=self.sql,
+            output_rows=sent,
         )
 
 

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from outlit_provider.hooks.integration_status import StatusCheck, parse_timestamp
+from outlit_provider.hooks.integration_status import (
+    StatusCheck,
+    acheck_connect_session,
+    acheck_sync_status,
+    parse_timestamp,
+)
 from outlit_provider.hooks.outlit import OutlitHook
 
 if TYPE_CHECKING:
@@ -44,12 +49,14 @@ class _OutlitPollTrigger(BaseTrigger):
         poll_interval: float,
         end_time: float,
         max_consecutive_errors: int = 5,
+        first_check_delay: float = 0.0,
     ) -> None:
         super().__init__()
         self.outlit_conn_id = outlit_conn_id
         self.poll_interval = float(poll_interval)
         self.end_time = float(end_time)
         self.max_consecutive_errors = int(max_consecutive_errors)
+        self.first_check_delay = float(first_check_delay)
 
     def _base_kwargs(self) -> dict[str, Any]:
         return {
@@ -57,6 +64,7 @@ class _OutlitPollTrigger(BaseTrigger):
             "poll_interval": self.poll_interval,
             "end_time": self.end_time,
             "max_consecutive_errors": self.max_consecutive_errors,
+            "first_check_delay": self.first_check_delay,
         }
 
     def _subject(self) -> dict[str, Any]:
@@ -82,6 +90,11 @@ class _OutlitPollTrigger(BaseTrigger):
 
         last: StatusCheck | None = None
         errors = 0
+        if self.first_check_delay > 0:
+            # The sensor checked just before deferring. Firing within a moment of the deferral also races
+            # the scheduler, which may not yet have processed the worker's exit (Airflow 3.3 then fails
+            # the task as "state changed externally"; seen in tests/airflow/deployment).
+            await asyncio.sleep(min(self.first_check_delay, max(0.0, self.end_time - time.time())))
         async with client:
             while True:
                 try:
@@ -124,6 +137,8 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
     :param models: model names to require; ``None`` means every model the provider reports.
     :param synced_after: ISO-8601 timestamp every model's ``lastSyncedAt`` must reach, or ``None``.
     :param end_time: absolute UNIX time after which the trigger reports ``timeout``.
+    :param first_check_delay: seconds to wait before the first check (the sensor passes its poke interval:
+        it has just checked itself).
     """
 
     def __init__(
@@ -136,12 +151,14 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
         poll_interval: float = 60.0,
         end_time: float,
         max_consecutive_errors: int = 5,
+        first_check_delay: float = 0.0,
     ) -> None:
         super().__init__(
             outlit_conn_id=outlit_conn_id,
             poll_interval=poll_interval,
             end_time=end_time,
             max_consecutive_errors=max_consecutive_errors,
+            first_check_delay=first_check_delay,
         )
         self.provider = provider
         self.models = list(models) if models else None
@@ -163,9 +180,7 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
 
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
         bound = parse_timestamp(self.synced_after, field_name="synced_after") if self.synced_after else None
-        return await OutlitHook.acheck_sync_status(
-            client, self.provider, models=self.models, synced_after=bound
-        )
+        return await acheck_sync_status(client, self.provider, models=self.models, synced_after=bound)
 
 
 class OutlitConnectSessionTrigger(_OutlitPollTrigger):
@@ -180,12 +195,14 @@ class OutlitConnectSessionTrigger(_OutlitPollTrigger):
         poll_interval: float = 15.0,
         end_time: float,
         max_consecutive_errors: int = 5,
+        first_check_delay: float = 0.0,
     ) -> None:
         super().__init__(
             outlit_conn_id=outlit_conn_id,
             poll_interval=poll_interval,
             end_time=end_time,
             max_consecutive_errors=max_consecutive_errors,
+            first_check_delay=first_check_delay,
         )
         self.session_id = session_id
         self.provider = provider
@@ -200,4 +217,4 @@ class OutlitConnectSessionTrigger(_OutlitPollTrigger):
         return {"provider": self.provider, "session_id": self.session_id}
 
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
-        return await OutlitHook.acheck_connect_session(client, self.session_id)
+        return await acheck_connect_session(client, self.session_id)

@@ -24,6 +24,23 @@ def airflow_db() -> None:
     db.initdb()
 
 
+@pytest.fixture(scope="session")
+def make_database(postgres_url: str):
+    """Create (or recreate) a database of its own on the test cluster; returns its URL."""
+
+    def make(name: str) -> str:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+    return make
+
+
 def outlit_conn_json(sb: object, **extra: object) -> str:
     """The JSON form of an ``outlit`` connection for a sandbox."""
     extras = {"base_url": sb.base_url, "public_key": sb.public_key, "max_retries": 2, **extra}

@@ -138,3 +138,41 @@ def test_key_is_registered_with_the_secrets_masker(monkeypatch):
     )
     OutlitHook().get_settings()
     assert KEY + "_masked" not in str(redact(f"key is {KEY}_masked"))
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "extras", "expected"),
+    [
+        # issue 15.5: a JSON connection with a whole URL in host failed with "Invalid IPv6 URL"
+        ("http://127.0.0.1:18765", None, {}, "http://127.0.0.1:18765"),
+        ("https://proxy.example.com/outlit/", None, {}, "https://proxy.example.com/outlit"),
+        ("http://10.0.0.5", 8080, {"allow_insecure_http": "true"}, "http://10.0.0.5:8080"),
+        # a URI connection asking for plain http to a non-loopback host was silently made https://
+        ("proxy.internal", 8080, {"allow_insecure_http": "true"}, "http://proxy.internal:8080"),
+        ("proxy.internal", 8443, {}, "https://proxy.internal:8443"),
+    ],
+)
+def test_a_scheme_in_host_is_honoured_never_changed(host, port, extras, expected):
+    settings = settings_from_connection(Conn(host=host, port=port), extras)
+    assert settings.base_url == expected
+
+
+def test_plain_http_host_without_permission_is_refused_by_the_client(monkeypatch):
+    from outlit_provider.hooks.outlit import OutlitHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OUTLIT_PLAIN",
+        json.dumps({"conn_type": "outlit", "password": KEY, "host": "http://proxy.example.com"}),
+    )
+    assert OutlitHook("outlit_plain").get_settings().base_url == "http://proxy.example.com"
+    with pytest.raises(ValueError, match="allow_insecure_http"):
+        OutlitHook("outlit_plain").get_client()
+
+
+def test_uri_with_allow_insecure_http_keeps_http(monkeypatch):
+    from outlit_provider.hooks.outlit import OutlitHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OUTLIT_PROXY", f"outlit://:{KEY}@proxy.internal:8080?allow_insecure_http=true"
+    )
+    assert OutlitHook("outlit_proxy").get_settings().base_url == "http://proxy.internal:8080"

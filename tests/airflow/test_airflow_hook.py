@@ -110,7 +110,7 @@ def test_api_key_never_reaches_logs_or_xcom(outlit_conn, context, caplog, tmp_pa
 def test_on_kill_stops_paging_between_requests(outlit_conn, context):
     op = OutlitToolOperator(task_id="t", tool="outlit_list_customers", paginate=True)
     op.on_kill()
-    with pytest.raises(OutlitTaskStopped, match="0 item"):
+    with pytest.raises(OutlitTaskStopped, match="the request was not sent"):
         op.execute(context)
 
 

@@ -145,8 +145,11 @@ def test_unsafe_sql_is_refused_before_any_request(monkeypatch, context):
             {"conn_type": "outlit", "password": "ok_x_12345", "extra": {"base_url": "http://127.0.0.1:9"}}
         ),
     )
+    # rendered at run time (a literal is refused at parse, see test_airflow_walkthrough_fixes.py)
+    op = OutlitQueryOperator(task_id="q", sql="{{ params.sql }}")
+    op.sql = "DELETE FROM customers"
     with pytest.raises(OutlitUnsafeQueryError, match="DELETE"):
-        OutlitQueryOperator(task_id="q", sql="DELETE FROM customers").execute(context)
+        op.execute(context)
 
 
 # -- platform ----------------------------------------------------------------------------------------------
@@ -250,7 +253,7 @@ def _events(n: int) -> list[dict]:
 def test_ingest_sends_and_a_retry_does_not_duplicate(fresh_conn, context):
     op = OutlitIngestEventsOperator(task_id="i", events=_events(150))
     first = op.execute(context)
-    assert first["accepted"] == 150 and first["rejected"] == 0 and first["requests"] >= 2
+    assert first["acknowledged"] == 150 and first["rejected"] == 0 and first["requests"] >= 2
     op.execute(context)  # the same task instance retried: same derived uuids
     uuids = [e["uuid"] for e in fresh_conn.ingested()["events"]]
     assert len(uuids) == len(set(uuids)) == 150
@@ -258,11 +261,12 @@ def test_ingest_sends_and_a_retry_does_not_duplicate(fresh_conn, context):
 
 def test_ingest_accepts_json_string_and_fails_on_rejections(fresh_conn, context):
     bad = [*_events(2), {"type": "custom", "url": "https://a/b", "path": "/b"}]  # eventName missing
-    op = OutlitIngestEventsOperator(task_id="i", events=json.dumps(bad))
+    op = OutlitIngestEventsOperator(task_id="i", events="{{ var.value.events }}")
+    op.events = json.dumps(bad)  # as rendered at run time
     with pytest.raises(AirflowException, match=r"rejected 1 event.*eventName"):
         op.execute(context)
     lenient = OutlitIngestEventsOperator(task_id="j", events=bad, max_rejected=1).execute(context)
-    assert lenient["accepted"] == 2 and lenient["rejected"] == 1
+    assert lenient["acknowledged"] == 2 and lenient["rejected"] == 1
 
 
 def test_ingest_refuses_non_list(fresh_conn, context):
@@ -306,20 +310,22 @@ def test_max_items_without_paginate_fails_at_parse():
 
 
 def test_on_kill_stops_ingest_between_batches_and_a_rerun_sends_the_rest(fresh_conn, context, monkeypatch):
-    op = OutlitIngestEventsOperator(task_id="i", events=_events(250))
-    client = op.hook.client
-    real_send = client.send_events
+    from outlit_core.client import OutlitClient
 
-    def send_then_kill(*args, **kwargs):
-        result = real_send(*args, **kwargs)
+    op = OutlitIngestEventsOperator(task_id="i", events=_events(250))
+    real_send = OutlitClient.send_events
+
+    def send_then_kill(self, *args, **kwargs):
+        result = real_send(self, *args, **kwargs)
         op.on_kill()  # as if SIGTERM arrived while the first batch was in flight
         return result
 
-    monkeypatch.setattr(client, "send_events", send_then_kill)
-    with pytest.raises(OutlitTaskStopped, match=r"100 of 250 event\(s\) \(100 accepted\)"):
+    monkeypatch.setattr(OutlitClient, "send_events", send_then_kill)
+    with pytest.raises(OutlitTaskStopped, match=r"100 of 250 event\(s\) \(100 acknowledged\)"):
         op.execute(context)
     assert len(fresh_conn.ingested()["events"]) == 100
     # The retry derives the same uuids: Outlit keeps one copy of the first 100 and stores the other 150.
+    monkeypatch.setattr(OutlitClient, "send_events", real_send)
     OutlitIngestEventsOperator(task_id="i", events=_events(250)).execute(context)
     uuids = [e["uuid"] for e in fresh_conn.ingested()["events"]]
     assert len(uuids) == len(set(uuids)) == 250
@@ -328,8 +334,10 @@ def test_on_kill_stops_ingest_between_batches_and_a_rerun_sends_the_rest(fresh_c
 def test_ingest_reports_rejections_by_position_in_the_whole_list(fresh_conn, context):
     events = _events(150)
     del events[130]["eventName"]  # in the second request-sized chunk
+    op = OutlitIngestEventsOperator(task_id="i", events=events, max_rejected=1)
+    op.max_rejected = 0  # the parse-time check allowed one bad event; the run must still report it
     with pytest.raises(AirflowException, match=r"First: event 130 at .*eventName"):
-        OutlitIngestEventsOperator(task_id="i", events=events).execute(context)
+        op.execute(context)
     assert len(fresh_conn.ingested()["events"]) == 149
 
 
