@@ -85,18 +85,22 @@ def test_extract_loads_duckdb_and_a_rerun_adds_nothing(
     code, out, _ = _run(capsys, *args)
     assert code == 0
     first = json.loads(out)
-    assert first["customers"] == len(outlit_env.dataset()["customers"])
+    assert first["tables"]["customers"] == len(outlit_env.dataset()["customers"])
+    assert first["loaded"]["timeline"] == first["tables"]["timeline"] > 0
     code, out, _ = _run(capsys, *args)
-    assert code == 0 and json.loads(out) == first
+    second = json.loads(out)
+    assert code == 0 and second["tables"] == first["tables"]
+    assert "timeline" not in second["loaded"]  # nothing new since the first run
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM outlit_data.customers").fetchone()[0] == first["customers"]
+        count = con.execute("SELECT count(*) FROM outlit_data.customers").fetchone()[0]
+        assert count == first["tables"]["customers"]
 
 
 def test_console_script_help_is_fast_and_lists_every_command() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "outlit_cli.main", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for command in ("check", "tool", "query", "extract", "reverse-load"):
+    for command in ("check", "tool", "query", "extract", "reverse-load", "sync-status", "sync-reset"):
         assert command in out
 
 
