@@ -83,7 +83,7 @@ def test_extract_loads_duckdb_and_a_rerun_adds_nothing(
     db = tmp_path / "w.duckdb"
     args = ["extract", "--duckdb-file", str(db), "--pipelines-dir", str(tmp_path / "p"), "--json"]
     code, out, _ = _run(capsys, *args)
-    assert code == 0
+    assert code == 0, out
     first = json.loads(out)
     assert first["tables"]["customers"] == len(outlit_env.dataset()["customers"])
     assert first["loaded"]["timeline"] == first["tables"]["timeline"] > 0
