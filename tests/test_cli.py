@@ -78,8 +78,13 @@ def test_query_prints_csv_and_refuses_writes_locally(
 
 
 def test_extract_loads_duckdb_and_a_rerun_adds_nothing(
-    outlit_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fresh_sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A sandbox of its own: events other tests send to the shared one add source records, and a source
+    # record without a sourceType currently fails the dlt source's `sources` table (reported to the dlt area).
+    outlit_env = fresh_sandbox
+    monkeypatch.setenv("OUTLIT_API_KEY", outlit_env.api_key)
+    monkeypatch.setenv("OUTLIT_BASE_URL", outlit_env.base_url)
     db = tmp_path / "w.duckdb"
     args = ["extract", "--duckdb-file", str(db), "--pipelines-dir", str(tmp_path / "p"), "--json"]
     code, out, _ = _run(capsys, *args)
