@@ -9,20 +9,14 @@ import os
 import sys
 from typing import Any
 
-from outlit_cli.commands.connection import (
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    add_connection_args,
-    client_from_args,
-    fail,
-)
+from outlit_cli.commands.connection import EXIT_OK, add_connection_args, client_from_args
+from outlit_cli.output import CliError, emit, progress
 
 
 def register(subparsers: Any) -> None:
     check = subparsers.add_parser(
         "check", help="validate the API key and print the organization it belongs to"
     )
-    check.add_argument("--json", action="store_true", help="print one JSON object")
     add_connection_args(check)
     check.set_defaults(handler=run_check)
 
@@ -36,7 +30,7 @@ def register(subparsers: Any) -> None:
     tool.add_argument("name", help="tool name, e.g. outlit_list_customers")
     tool.add_argument("--input", default="{}", metavar="JSON", help="tool input as a JSON object")
     tool.add_argument("--all", action="store_true", help="follow pagination; print items as JSON lines")
-    tool.add_argument("--max-items", type=int, help="with --all: stop after this many items")
+    tool.add_argument("--max-items", type=int, help="with --all: stop after this many items (1 or more)")
     add_connection_args(tool)
     tool.set_defaults(handler=run_tool)
 
@@ -48,7 +42,12 @@ def register(subparsers: Any) -> None:
     )
     query.add_argument("sql", help="one SELECT or WITH statement")
     query.add_argument("--limit", type=int, help="rows to return (Outlit's default 1000, max 10000)")
-    query.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    query.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="output format (--json is --format json)",
+    )
     add_connection_args(query)
     query.set_defaults(handler=run_query)
 
@@ -58,63 +57,60 @@ CHECK_DEADLINE = 30.0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError, OutlitInputError
-
     settings = {} if os.environ.get("OUTLIT_DEADLINE", "").strip() else {"deadline": CHECK_DEADLINE}
-    try:
-        with client_from_args(args, **settings) as client:
-            info = client.validate_api_key()
-    except (OutlitInputError, ValueError) as exc:
-        return fail(exc)
-    except OutlitError as exc:
-        return fail(exc, EXIT_RUN_FAILED)
+    with progress(args, "checking the API key"), client_from_args(args, **settings) as client:
+        info = client.validate_api_key()
     summary = {"valid": True, "organization_id": info.organization_id, "grants": list(info.grants)}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        grants = ", ".join(summary["grants"]) or "not reported"
-        print(f"API key is valid for organization {info.organization_id} (grants: {grants})")
+    grants = ", ".join(summary["grants"]) or "not reported"
+    emit(
+        args,
+        summary,
+        lambda: print(f"API key is valid for organization {info.organization_id} (grants: {grants})"),
+    )
     return EXIT_OK
 
 
 def run_tool(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError, OutlitInputError, OutlitValidationError
-
     try:
         tool_input = json.loads(args.input)
     except json.JSONDecodeError as exc:
-        return fail(f"--input is not valid JSON ({exc}); pass an object such as '{{\"limit\": 10}}'")
+        raise CliError(
+            f"--input is not valid JSON ({exc})", hint="pass an object such as --input '{\"limit\": 10}'"
+        ) from None
     if not isinstance(tool_input, dict):
-        return fail('--input must be a JSON object, such as \'{"customer": "acme.com"}\'')
-    try:
-        with client_from_args(args) as client:
-            if args.all:
+        raise CliError("--input must be a JSON object", hint='e.g. --input \'{"customer": "acme.com"}\'')
+    if args.max_items is not None:
+        if args.max_items < 1:
+            raise CliError(
+                f"--max-items must be 1 or more, got {args.max_items}",
+                hint="leave --max-items out to page to the end",
+            )
+        if not args.all:
+            raise CliError(
+                "--max-items only applies with --all (one call returns one page)",
+                hint="add --all to page through results, or set the page size with --input '{\"limit\": N}'",
+            )
+    with client_from_args(args) as client:
+        if not args.all:
+            result = client.call_tool(args.name, tool_input)
+            emit(args, result, lambda: print(json.dumps(result, indent=2, default=str)))
+        elif args.json:
+            with progress(args, f"{args.name}: paging") as update:
+                items = []
                 for item in client.iter_tool(args.name, tool_input, max_items=args.max_items):
-                    print(json.dumps(item, default=str))
-            else:
-                print(json.dumps(client.call_tool(args.name, tool_input), indent=2, default=str))
-    except (OutlitInputError, OutlitValidationError) as exc:  # refused locally, or a 400 from Outlit
-        return fail(exc)
-    except OutlitError as exc:
-        return fail(exc, EXIT_RUN_FAILED)
-    except ValueError as exc:
-        return fail(exc)
+                    items.append(item)
+                    update(f"{args.name}: {len(items):,} items")
+            emit(args, {"tool": args.name, "count": len(items), "items": items}, lambda: None)
+        else:
+            for item in client.iter_tool(args.name, tool_input, max_items=args.max_items):
+                print(json.dumps(item, default=str))
     return EXIT_OK
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError, OutlitInputError, OutlitValidationError
-
-    try:
-        with client_from_args(args) as client:
-            result = client.query(args.sql, limit=args.limit)
-    except (OutlitInputError, OutlitValidationError) as exc:
-        return fail(exc)
-    except OutlitError as exc:
-        return fail(exc, EXIT_RUN_FAILED)
-    except ValueError as exc:
-        return fail(exc)
-    if args.format == "json":
+    with progress(args, "running the query"), client_from_args(args) as client:
+        result = client.query(args.sql, limit=args.limit)
+    if args.json or args.format == "json":
         print(json.dumps({"rows": result.rows, "truncated": result.truncated}, default=str))
     elif args.format == "csv":
         columns = _columns(result.rows)

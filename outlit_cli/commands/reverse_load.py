@@ -7,14 +7,8 @@ import json
 import sys
 from typing import Any
 
-from outlit_cli.commands.connection import (
-    EXIT_BAD_INPUT,
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    add_connection_args,
-    client_from_args,
-)
-from outlit_cli.commands.connection import fail as _fail_input
+from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_connection_args, client_from_args
+from outlit_cli.output import CliError, classify, emit, progress, report_error
 
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "duplicate_keys", "retries")
 
@@ -89,22 +83,54 @@ def register(subparsers: Any) -> None:
             "give each warehouse its own to keep identical rows from several apart"
         ),
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be sent (counts and the first events) without sending or recording anything",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="send at most N events this run; the next run goes on from there",
+    )
+    parser.add_argument(
+        "--max-rejected",
+        type=int,
+        metavar="N",
+        help="exit 1 when more than N rows are rejected in this run (they are dead-lettered either way)",
+    )
+    parser.add_argument(
+        "--fail-on-rejected", action="store_true", help="exit 1 if any row is rejected (--max-rejected 0)"
+    )
     add_connection_args(parser, public_key=True)
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from outlit_core.client.exceptions import OutlitError
-    from outlit_core.reverse_load import MappingError, ReverseLoadError, load_mapping, run_reverse_load
+def _check_flags(args: argparse.Namespace) -> int | None:
+    """The rejection budget from --max-rejected / --fail-on-rejected; refuses bad flag values (exit 2)."""
+    for flag, value, low in (("--limit", args.limit, 1), ("--max-rejected", args.max_rejected, 0)):
+        if value is not None and value < low:
+            raise CliError(f"{flag} must be {low} or more, got {value}", hint=f"e.g. {flag} 100")
+    if args.fail_on_rejected and args.max_rejected not in (None, 0):
+        raise CliError(
+            "--fail-on-rejected means --max-rejected 0; it cannot go with --max-rejected "
+            f"{args.max_rejected}",
+            hint="keep one of the two",
+        )
+    return 0 if args.fail_on_rejected else args.max_rejected
 
+
+def run(args: argparse.Namespace) -> int:
+    from outlit_core.reverse_load import ReverseLoadError, load_mapping, run_reverse_load
+
+    max_rejected = _check_flags(args)
+    mapping = load_mapping(args.mapping)
+    if args.dry_run:
+        return _dry_run(args, mapping)
+    client = client_from_args(args)
     try:
-        mapping = load_mapping(args.mapping)
-        client = client_from_args(args)
-    except (MappingError, OutlitError, ValueError) as exc:
-        return _fail_input(exc)
-    try:
-        with client:
+        with client, progress(args, "reverse load running"):
             result = run_reverse_load(
                 args.source,
                 mapping,
@@ -118,18 +144,67 @@ def run(args: argparse.Namespace) -> int:
                 retry_rejected=args.retry_rejected,
                 fresh_uuids=args.fresh_uuids,
                 uuid_namespace=args.uuid_namespace,
+                limit=args.limit,
             )
     except ReverseLoadError as exc:
-        _print_summary(exc.result.as_dict(), as_json=args.json)
-        print(f"error: {exc}", file=sys.stderr)
-        # A mapping that does not fit the source is bad input, not a failed delivery.
-        return EXIT_BAD_INPUT if isinstance(exc.__cause__, MappingError) else EXIT_RUN_FAILED
-    except (MappingError, ValueError, TypeError, FileNotFoundError) as exc:
-        return _fail_input(exc)  # incl. unsafe --sql and a warehouse that cannot be opened as given
-    except OutlitError as exc:  # another run of this sync holds the warehouse: nothing was sent
-        return _fail_input(exc, EXIT_RUN_FAILED)
-    _print_summary(result.as_dict(), as_json=args.json)
+        if not args.json:
+            _print_summary(exc.result.as_dict(), as_json=False)
+        return report_error(args, classify(exc), extra=exc.result.as_dict())
+    summary = result.as_dict()
+    if max_rejected is not None and result.rejected > max_rejected:
+        if not args.json:
+            _print_summary(summary, as_json=False)
+        error = CliError(
+            f"{result.rejected} rows were rejected, more than the {max_rejected} allowed by "
+            f"{'--fail-on-rejected' if args.fail_on_rejected else '--max-rejected'}; "
+            "everything else was sent",
+            hint=f"see why with: outlit-etl sync-status {result.sync_name!r} --from ... "
+            "(fix the rows or the mapping, then rerun: only those rows are sent)",
+            code="rejected_rows",
+            exit_code=EXIT_RUN_FAILED,
+        )
+        return report_error(args, error, extra=summary)
+    _print_summary(summary, as_json=args.json)
     return EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, mapping: Any) -> int:
+    from outlit_core.reverse_load.admin import preview_reverse_load
+
+    with progress(args, "reverse load dry run"):
+        preview = preview_reverse_load(
+            args.source,
+            mapping,
+            table=args.table,
+            sql=args.sql,
+            mode=args.mode,
+            schema=args.schema,
+            chunk_size=args.chunk_size,
+            retry_rejected=args.retry_rejected,
+            fresh_uuids=args.fresh_uuids,
+            limit=args.limit,
+        )
+    emit(args, preview, lambda: _print_preview(preview))
+    return EXIT_OK
+
+
+def _print_preview(preview: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    keys = ("read", "would_send", "unchanged", "rejected", "batches")
+    table = Table(title=f"dry run of {preview['sync_name']} ({preview['mode']}): nothing sent or recorded")
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_row(*(str(preview[k]) for k in keys))
+    console = Console()
+    console.print(table)
+    if preview["events"]:
+        console.print(f"first {len(preview['events'])} events that would be sent:")
+        for event in preview["events"]:
+            print(json.dumps(event, default=str))
+    for rejection in preview["rejections"]:
+        print(f"would reject {rejection['key']}: {rejection['reason']}", file=sys.stderr)
 
 
 def _print_summary(result: dict[str, Any], *, as_json: bool) -> None:

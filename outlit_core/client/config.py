@@ -34,6 +34,22 @@ DEFAULT_MAX_PAGES = 10_000
 _PUBLIC_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_\-]+$")
 
 
+def check_key_shapes(api_key: str | None, public_key: str | None) -> None:
+    """Refuse a key given in the other key's place, before anything is sent: a public key (``pk_...``,
+    for the ingest API) as the API key, or a secret API key (``ok_...``) as the public key. Never echoes
+    the value."""
+    if isinstance(api_key, str) and api_key.startswith("pk_"):
+        raise OutlitConfigurationError(
+            "api_key starts with 'pk_', so it is a public key (it goes in public_key / OUTLIT_PUBLIC_KEY, "
+            "for sending events); the API key starts with 'ok_' (OUTLIT_API_KEY)"
+        )
+    if isinstance(public_key, str) and public_key.startswith("ok_"):
+        raise OutlitConfigurationError(
+            "public_key starts with 'ok_', so it is the secret API key (it goes in api_key / "
+            "OUTLIT_API_KEY); the public key starts with 'pk_' (OUTLIT_PUBLIC_KEY)"
+        )
+
+
 def user_agent() -> str:
     from outlit_core import __version__
 
@@ -107,6 +123,7 @@ class ClientConfig:
                 raise OutlitConfigurationError(
                     "api_key has surrounding whitespace or a line break: copy the key without them"
                 )
+        check_key_shapes(key.get_secret_value() if key is not None else None, public_key)
         if public_key is not None and not _PUBLIC_KEY_RE.match(public_key):
             # Never echo the value: the usual mistake is pasting the secret API key (ok_...) here.
             start = public_key[:3] if isinstance(public_key, str) else type(public_key).__name__

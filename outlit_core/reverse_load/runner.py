@@ -116,6 +116,7 @@ def run_reverse_load(
     stop: threading.Event | None = None,
     fresh_uuids: bool | str = False,
     uuid_namespace: str | None = None,
+    limit: int | None = None,
 ) -> SyncResult:
     """Send the rows of ``table`` (or the result of ``sql``) in ``source`` to Outlit as ingest events.
 
@@ -145,6 +146,9 @@ def run_reverse_load(
     Setting ``stop`` (from another thread or a signal handler, e.g. Airflow's ``on_kill``) ends the run
     between batches: no new batch is sent, the batches in flight finish and are recorded in the ledger, and
     the run is logged with status ``"stopped"`` and returned. A rerun sends exactly the rows not recorded.
+
+    ``limit`` sends at most that many events (new or changed rows, in source order); the next run goes on
+    from there, since what was sent is in the ledger.
     """
     event_mapping = load_mapping(mapping)
     if mode not in ("changed", "all"):
@@ -160,6 +164,8 @@ def run_reverse_load(
         raise ValueError("fresh_uuids must be True or a non-empty label, got an empty string")
     if chunk_size < 1 or max_in_flight < 1:
         raise ValueError("chunk_size and max_in_flight must be at least 1")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be 1 or more (or None for no limit), got {limit}")
     query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
     sync_name = event_mapping.sync_name(table)
     if uuid_namespace is not None and not uuid_namespace.strip():
@@ -178,6 +184,7 @@ def run_reverse_load(
         run.namespace = uuid_namespace or event_mapping.uuid_namespace or sync_name
         run.retry_rejected = retry_rejected
         run.stop = stop or threading.Event()
+        run.limit = limit
         if fresh_uuids is not False:
             run.fresh_label = run.result.run_id if fresh_uuids is True else str(fresh_uuids)
         return run.execute(query)
@@ -186,6 +193,21 @@ def run_reverse_load(
             warehouse.close()
         if owns_client:
             client.close()
+
+
+def limit_events(
+    events: Generator[PreparedEvent, None, None], limit: int
+) -> Generator[PreparedEvent, None, None]:
+    """The first ``limit`` events; stops before asking for the next, so no row past the limit is read."""
+    count = 0
+    try:
+        for event in events:
+            yield event
+            count += 1
+            if count >= limit:
+                return
+    finally:
+        events.close()
 
 
 class _Run:
@@ -214,6 +236,7 @@ class _Run:
         self.namespace = sync_name
         self.in_flight: dict[str, list[dict[str, Any]]] = {}  # batch id -> its events, until settled
         self.duplicates: set[str] = set()  # row keys that occur more than once in this run's rows
+        self.limit: int | None = None  # send at most this many events
         self.result = SyncResult(run_id=uuid.uuid4().hex, sync_name=sync_name, mode=mode)
         # Events handed to the batcher but not yet settled, by uuid; bounded by chunk size + in-flight.
         self.pending: dict[str, tuple[MappedRow, dict[str, Any]]] = {}
@@ -236,7 +259,8 @@ class _Run:
                 columns = self.mapping.resolve_columns(columns)
                 self.mapping.check_columns(columns)
                 self._find_duplicates(query, columns)
-                self._send_all(self._events(columns, chunks))
+                events = self._events(columns, chunks)
+                self._send_all(limit_events(events, self.limit) if self.limit else events)
             finally:
                 self.recorder.close()  # commit every accepted batch, also when the run fails
         except BaseException as exc:
