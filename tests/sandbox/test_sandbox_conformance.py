@@ -101,7 +101,9 @@ def test_schemathesis_cli_finds_no_failure(
         "--continue-on-failure", "--no-color",
     ]  # fmt: skip
     env = {**os.environ, "OUTLIT_SANDBOX_PUBLIC_KEY": sb.public_key}
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    run = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=tmp_path
+    )
     report = run.stdout + run.stderr
     assert "38 selected / 38 total" in report, report[-3000:]
     for phase in ("Examples", "Coverage", "Fuzzing"):
