@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import ApiError
 from .timeutil import iso
+from .validation import type_name
 
 # id: (name, category, setup mode, credential type, required fields, post-connect steps, sync models)
 PROVIDERS: dict[str, dict[str, Any]] = {
@@ -301,9 +302,29 @@ class Integrations:
     def connect(self, body: dict[str, Any], base_url: str, now: datetime) -> dict[str, Any]:
         pid = resolve(body.get("provider"))
         spec = PROVIDERS[pid]
+        # openapi.json closes the body to provider and config; Outlit's CLI also sends force (below)
+        unknown = sorted(set(body) - {"provider", "config", "force"})
+        if unknown:
+            raise ApiError(
+                400,
+                f"Unrecognized key(s) {', '.join(unknown)}: the body takes provider and config",
+                code="INVALID_REQUEST",
+                details=[{"path": [k], "message": "Unrecognized key"} for k in unknown],
+            )
         config = body.get("config")
-        if config is not None and not isinstance(config, dict):
-            raise ApiError(400, "config must be an object of credential fields", code="INVALID_REQUEST")
+        # a present config must be an object (null included): omit the key for a browser-auth session
+        if "config" in body and not isinstance(config, dict):
+            raise ApiError(
+                400,
+                "config must be an object of credential fields; omit it to start a browser-auth session",
+                code="INVALID_REQUEST",
+                details=[
+                    {
+                        "path": ["config"],
+                        "message": f"Invalid input: expected object, received {type_name(config)}",
+                    }
+                ],
+            )
         # Outlit's CLI sends force=true to reconnect an integration that is already connected
         if body.get("force") is True:
             self.connections.pop(pid, None)
@@ -380,6 +401,14 @@ class Integrations:
 
     def disconnect(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         pid = resolve(body.get("provider"))
+        unknown = sorted(set(body) - {"provider"})
+        if unknown:  # openapi.json closes the body to `provider`
+            raise ApiError(
+                400,
+                f"Unrecognized key(s) {', '.join(unknown)}: the body takes only provider",
+                code="INVALID_REQUEST",
+                details=[{"path": [k], "message": "Unrecognized key"} for k in unknown],
+            )
         if self.connections.pop(pid, None) is None:
             return 404, {"success": False, "message": "Integration is not connected"}
         return 200, {"success": True}

@@ -27,7 +27,8 @@ _EMAIL = re.compile(
     r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
 )
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S*$")
+# RFC 3986 characters only (a control character or a raw non-ASCII letter makes it an IRI, not a URI)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
 
 
 def type_name(value: Any) -> str:

@@ -16,7 +16,7 @@ _DESTINATION: Spec = {
         "name": NAME,
         "description": DESCRIPTION,
         "enabled": {"type": "boolean"},
-        "url": {"type": "string", "pattern": URL},
+        "url": {"type": "string", "uri": True, "pattern": URL},
     },
 }
 
@@ -31,7 +31,7 @@ _DESTINATION_UPDATE: dict[str, Spec] = {
             "name": NAME,
             "description": DESCRIPTION,
             "enabled": {"type": "boolean"},
-            "url": {"type": "string", "pattern": URL},
+            "url": {"type": "string", "uri": True, "pattern": URL},
         },
     },
     "SLACK_CHANNEL": {
