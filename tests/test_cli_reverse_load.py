@@ -108,7 +108,7 @@ def test_rejection_budget_turns_rejected_rows_into_exit_1(
     code, out, _ = _run(capsys, *base, "--fail-on-rejected", "--retry-rejected", "--json")
     error = json.loads(out)
     assert code == 1 and error["code"] == "rejected_rows" and "sync-status" in error["hint"]
-    assert error["rejected"] == BAD and error["status"] == "success"  # counts in the same object
+    assert error["rejected"] == BAD and error["status"] == "partial"  # counts in the same object
     code, _, err = _run(capsys, *base, "--max-rejected", "1", "--retry-rejected")
     assert code == 1 and "more than the 1 allowed" in err
     code, _, err = _run(capsys, *base, "--max-rejected", "-1")
@@ -126,7 +126,7 @@ def test_sync_status_and_reset(setup: dict[str, Any], capsys: pytest.CaptureFixt
     status = json.loads(out)
     assert code == 0
     assert status["ledger"]["delivered"] == ROWS - BAD and status["ledger"]["rejected"] == BAD
-    assert status["runs"][0]["status"] == "success" and status["runs"][0]["sent_count"] == ROWS - BAD
+    assert status["runs"][0]["status"] == "partial" and status["runs"][0]["sent_count"] == ROWS - BAD
     assert {r["key"] for r in status["rejected_rows"]} == {'["p000"]', '["p001"]'}
     code, out, _ = _run(capsys, "sync-status", "peeple", *ledger, "--json")
     assert code == 2 and "did you mean 'people'" in json.loads(out)["error"]

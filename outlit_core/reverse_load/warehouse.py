@@ -210,7 +210,10 @@ class Warehouse:
         quoted = [quote_identifier(c, self.dialect) for c in key_columns]
         cols = ", ".join(quoted)
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in quoted)
-        cur = self._writer.cursor()
+        # On a connection like the main read's: the writer's may point at the bookkeeping schema, where the
+        # user's unqualified table names do not resolve (Snowflake).
+        conn = self._writer if self.dialect == "sqlite" else self._connect()
+        cur = conn.cursor()
         # Read-only like the main read: this runs the user's query too.
         if self.dialect == "postgresql":
             cur.execute("SET TRANSACTION READ ONLY")
@@ -223,7 +226,12 @@ class Warehouse:
             )
             return [tuple(row) for row in cur.fetchall()]
         finally:
-            self._rollback(cur)  # ends the read-only transaction; nothing was written
+            if conn is self._writer:
+                self._rollback(cur)  # ends the read-only transaction; nothing was written
+            else:
+                with suppress(Exception):
+                    conn.rollback()
+                conn.close()
 
     # --- bookkeeping --------------------------------------------------------------------------------
 

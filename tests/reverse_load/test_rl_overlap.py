@@ -108,8 +108,9 @@ def test_a_second_process_on_a_busy_duckdb_file_exits_with_one_line(
         out, _err = first.communicate(timeout=120)
     assert overlapped, "the first run ended before the second one tried; nothing was tested"
     assert second.returncode == 1
-    lines = second.stderr.strip().splitlines()
-    assert len(lines) == 1 and "open for writing in another process (PID" in lines[0], second.stderr
+    error = json.loads(second.stdout)  # --json: one object on stdout, the error included
+    assert "open for writing in another process (PID" in error["error"], second.stdout
+    assert error["exit_code"] == 1 and "Traceback" not in second.stderr
     assert first.returncode == 0 and json.loads(out)["sent"] == rows
     assert_exactly_once([r["event"] for r in fresh_sandbox.ingested()["events"]], good_keys(rows))
     with duckdb.connect(source.source) as con:

@@ -83,8 +83,9 @@ def mapping_file(tmp_path: Path) -> Path:
 
 
 def _one_line(stderr: str) -> str:
+    """The error line; the CLI may add one ``hint:`` line after it, nothing else."""
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint: ")), stderr
     assert "Traceback" not in stderr
     return lines[0]
 
