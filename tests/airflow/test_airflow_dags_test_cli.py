@@ -22,7 +22,7 @@ DAG_IDS = sorted(
     for dag_id in re.findall(r'dag_id="([^"]+)"', path.read_text())
 )
 # the asset-scheduled DAG reads what the extract wrote: its test runs the extract's DAG first, as users would
-NEEDS_POSTGRES = ("outlit_warehouse_sync", "outlit_reverse_load_on_extract")
+NEEDS_POSTGRES = ("outlit_warehouse_sync", "outlit_reverse_load_on_extract", "outlit_sharded_extract")
 
 
 @pytest.fixture(scope="module")
