@@ -8,6 +8,7 @@ any test area imports Airflow.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +84,16 @@ class FakeTI:
 def context() -> Iterator[dict[str, object]]:
     """A minimal execution context for calling ``execute`` directly."""
     yield {"ti": FakeTI(), "data_interval_end": None, "dag_run": None}
+
+
+@pytest.fixture(autouse=True)
+def _keep_dlt_dirs() -> Iterator[None]:
+    """dlt's ``PipelineTasksGroup`` (dags/outlit_dlt_airflow_helper.py) sets DLT_DATA_DIR / DLT_PROJECT_DIR in
+    the process that parses the DAG file; undo that so later tests find their own ``.dlt`` settings."""
+    saved = {name: os.environ.get(name) for name in ("DLT_DATA_DIR", "DLT_PROJECT_DIR")}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

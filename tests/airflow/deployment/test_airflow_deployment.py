@@ -88,7 +88,7 @@ def test_sensor_deferred_and_its_trigger_ran_in_the_triggerer(airflow_deployment
     assert (ti["state"], ti["try_number"]) == ("success", 1), ti
     # The triggerer writes a trigger's log beside the task's log, suffixed with its own job id.
     task_dir = d.workdir / "home" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-    (trigger_log,) = task_dir.glob("attempt=1.log.trigger.*.log")
+    trigger_log = _trigger_log(task_dir)
     job_id = int(trigger_log.name.rsplit(".", 2)[-2])
     engine = sa.create_engine(d.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     with engine.connect() as conn:
@@ -174,3 +174,16 @@ def test_a_task_retried_after_5xx_stores_no_event_twice(airflow_deployment, depl
     after = sb.stats()["ingest"]
     assert after["stored"] - before["stored"] == 500
     assert after["accepted"] - before["accepted"] == 500
+
+
+def _trigger_log(task_dir: Path, wait: float = 60.0) -> Path:
+    """The trigger's log file; the triggerer may write it a little after the task it resumed has finished."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = sorted(task_dir.glob("attempt=1.log.trigger.*.log"))
+        if len(found) == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    listing = sorted(p.name for p in task_dir.iterdir()) if task_dir.is_dir() else "no such directory"
+    assert len(found) == 1, f"expected one trigger log in {task_dir}: {listing}"
+    return found[0]
