@@ -53,11 +53,15 @@ def test_every_example_dag_runs_green_under_scheduler_and_triggerer(airflow_depl
     with _client(sb) as client:
         client.disconnect_integration("stripe")  # so the example's sensor sees PENDING and defers
         client.connect_integration("granola", {"apiKey": "gr_deploy_key_123"})
-    runs = {}
-    for dag_id in [*sorted(EXAMPLE_DAGS - {ON_ASSET}), "deploy_sync_metadb"]:
-        logical = PAST if dag_id in ("outlit_integration_sync", "deploy_sync_metadb") else None
-        runs[dag_id] = d.trigger(dag_id, logical_date=logical)
-    states = {dag_id: d.wait_for_run(dag_id, run_id) for dag_id, run_id in runs.items()}
+    # The sync DAGs run first: the extract DAGs read every connected provider's sync status
+    # (integration_syncs), which moves the sandbox's pending first sync along; run alongside, they could
+    # complete it before a sensor's first poke, and the sensor would then never defer.
+    sync_dags = ("outlit_integration_sync", "deploy_sync_metadb")
+    runs = {dag_id: d.trigger(dag_id, logical_date=PAST) for dag_id in sync_dags}
+    states = {dag_id: d.wait_for_run(dag_id, runs[dag_id]) for dag_id in sync_dags}
+    for dag_id in sorted(EXAMPLE_DAGS - {ON_ASSET} - set(sync_dags)):
+        runs[dag_id] = d.trigger(dag_id)
+    states.update({dag_id: d.wait_for_run(dag_id, runs[dag_id]) for dag_id in runs if dag_id not in states})
     failed = {k: d.task_instances(k, runs[k]) for k, v in states.items() if v != "success"}
     assert not failed, {k: {t: ti["state"] for t, ti in tis.items()} for k, tis in failed.items()}
     d.runs = runs  # for the tests below
