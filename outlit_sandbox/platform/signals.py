@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..dataset import CHANNELS as _CHANNELS  # the one list of event channels
 from ..validation import Spec, validate
 from .store import DESCRIPTION, NAME, CommandError, Platform, check_body, config_hash
-
-_CHANNELS = (
-    "PRODUCT",
-    "COMMUNICATION",
-    "MEETING",
-    "CRM",
-    "BILLING",
-    "SUPPORT",
-    "IDENTITY",
-    "DOCUMENT",
-    "SYSTEM",
-)
 
 
 # openapi.json closes every definition object (additionalProperties: false): an unknown key is a typo the
