@@ -54,3 +54,17 @@ def not_found(what: str, key: str, field: str) -> ApiError:
         code="NOT_FOUND",
         details=[{"path": [field], "message": f"No {what.lower()} matches {key!r}"}],
     )
+
+
+def refuse_unknown_keys(
+    body: dict[str, Any], allowed: set[str], hint: str, code: str = "INVALID_REQUEST"
+) -> None:
+    """A 400 naming every key of ``body`` the route does not take, with ``hint`` saying what it takes."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unrecognized key(s) {', '.join(unknown)}: {hint}",
+            code=code,
+            details=[{"path": [k], "message": "Unrecognized key"} for k in unknown],
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import ApiError
+from .errors import ApiError, refuse_unknown_keys
 from .timeutil import iso
 from .validation import type_name
 
@@ -303,14 +303,7 @@ class Integrations:
         pid = resolve(body.get("provider"))
         spec = PROVIDERS[pid]
         # openapi.json closes the body to provider and config; Outlit's CLI also sends force (below)
-        unknown = sorted(set(body) - {"provider", "config", "force"})
-        if unknown:
-            raise ApiError(
-                400,
-                f"Unrecognized key(s) {', '.join(unknown)}: the body takes provider and config",
-                code="INVALID_REQUEST",
-                details=[{"path": [k], "message": "Unrecognized key"} for k in unknown],
-            )
+        refuse_unknown_keys(body, {"provider", "config", "force"}, "the body takes provider and config")
         config = body.get("config")
         # a present config must be an object (null included): omit the key for a browser-auth session
         if "config" in body and not isinstance(config, dict):
@@ -401,14 +394,8 @@ class Integrations:
 
     def disconnect(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         pid = resolve(body.get("provider"))
-        unknown = sorted(set(body) - {"provider"})
-        if unknown:  # openapi.json closes the body to `provider`
-            raise ApiError(
-                400,
-                f"Unrecognized key(s) {', '.join(unknown)}: the body takes only provider",
-                code="INVALID_REQUEST",
-                details=[{"path": [k], "message": "Unrecognized key"} for k in unknown],
-            )
+        # openapi.json closes the body to `provider`
+        refuse_unknown_keys(body, {"provider"}, "the body takes only provider")
         if self.connections.pop(pid, None) is None:
             return 404, {"success": False, "message": "Integration is not connected"}
         return 200, {"success": True}
