@@ -36,7 +36,7 @@ _BASE_PROPS: dict[str, Spec] = {
 }
 _TYPE_PROPS: dict[str, tuple[dict[str, Spec], tuple[str, ...]]] = {
     "pageview": ({"title": {"type": "string"}}, ()),
-    "custom": ({"eventName": {"type": "string", "min": 1}, "properties": _OBJ}, ("eventName",)),
+    "custom": ({"eventName": {"type": "string"}, "properties": _OBJ}, ("eventName",)),
     "form": ({"formId": {"type": "string"}, "formFields": _OBJ}, ()),
     "identify": (
         {
@@ -85,10 +85,12 @@ _TYPE_PROPS: dict[str, tuple[dict[str, Spec], tuple[str, ...]]] = {
     ),
 }
 EVENT_SPECS: dict[str, Spec] = {
-    # url and path are required by the ingest docs and the later contract, though openapi.json leaves them out
-    t: {"type": "object", "required": ("type", "url", "path", *req), "props": {**_BASE_PROPS, **props}}
+    t: {"type": "object", "required": ("type", *req), "props": {**_BASE_PROPS, **props}}
     for t, (props, req) in _TYPE_PROPS.items()
 }
+# ingest.md and the later contract require these; openapi.json's schema does not, so their absence is a
+# processing error of that one event, not a refusal of the request
+_WHERE: Spec = {"type": "object", "required": ("url", "path"), "props": {"url": _BASE_PROPS["url"]}}
 REQUEST_SPEC: Spec = {
     "type": "object",
     "required": ("events",),
@@ -119,14 +121,27 @@ REQUEST_SPEC: Spec = {
 }
 
 
-def validate_payload(body: Any) -> list[dict[str, Any]]:
+@dataclass
+class PayloadCheck:
+    """An ingest body checked: ``refusals`` break openapi.json's schema and refuse the whole request (400);
+    ``unprocessable`` maps an event's index to why Outlit cannot process it although the schema allows it
+    (ingest.md: such events are reported in the 200's ``errors`` and the others are stored)."""
+
+    refusals: list[dict[str, Any]]
+    unprocessable: dict[int, list[dict[str, Any]]]
+
+    def all_issues(self) -> list[dict[str, Any]]:
+        return [*self.refusals, *(i for issues in self.unprocessable.values() for i in issues)]
+
+
+def check_payload(body: Any) -> PayloadCheck:
     """Every problem with an ingest body; paths name the event (``["events", i, field]``)."""
-    issues = validate(REQUEST_SPEC, body)
+    check = PayloadCheck(validate(REQUEST_SPEC, body), {})
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-        return issues
+        return check
     source = body.get("source", "client")
     if source == "client" and "visitorId" not in body and "fingerprint" not in body:
-        issues.append(
+        check.refusals.append(
             {
                 "path": ["visitorId"],
                 "message": "visitorId is required for client events; send source 'server' from a backend",
@@ -137,20 +152,25 @@ def validate_payload(body: Any) -> list[dict[str, Any]]:
     for i, event in enumerate(body["events"][: MAX_EVENTS + 1]):
         path: list[Any] = ["events", i]
         if not isinstance(event, dict):
-            issues.append({"path": path, "message": "Invalid input: expected object"})
+            check.refusals.append({"path": path, "message": "Invalid input: expected object"})
             continue
         etype = event.get("type")
         if not isinstance(etype, str) or etype not in EVENT_SPECS:
-            issues.append(
+            check.refusals.append(
                 {
                     "path": [*path, "type"],
                     "message": "Invalid event type: expected one of " + ", ".join(EVENT_TYPES),
                 }
             )
             continue
-        issues.extend(validate(EVENT_SPECS[etype], event, path))
-        issues.extend(_identity_issues(etype, event, path, source, batch_user, batch_customer))
-    return issues
+        check.refusals.extend(validate(EVENT_SPECS[etype], event, path))
+        unprocessable = _identity_issues(etype, event, path, source, batch_user, batch_customer)
+        unprocessable.extend(validate(_WHERE, event, path))
+        if etype == "custom" and event.get("eventName") == "":
+            unprocessable.append({"path": [*path, "eventName"], "message": "custom events need an eventName"})
+        if unprocessable:
+            check.unprocessable[i] = unprocessable
+    return check
 
 
 def _identity_issues(

@@ -70,15 +70,22 @@ async def ingest_events(request: Request) -> Response:
     except BadJson as err:
         store.rejected_requests += 1
         return reply({"success": False, "message": str(err)}, 400)
-    issues = ingest_mod.validate_payload(body)
-    if issues:
+    check = ingest_mod.check_payload(body)
+    if check.refusals:
         store.rejected_requests += 1
         events = body.get("events") if isinstance(body, dict) else None
         store.rejected += len(events) if isinstance(events, list) else 0
-        return reply({"success": False, "message": "Invalid event payload", "errors": issues}, 400)
-    _, rows = store.store(body, key, state.dataset)
+        errors = check.all_issues()
+        return reply({"success": False, "message": "Invalid event payload", "errors": errors}, 400)
+    bad = check.unprocessable
+    events = [event for i, event in enumerate(body["events"]) if i not in bad]
+    _, rows = store.store({**body, "events": events}, key, state.dataset)
     state.sql.enqueue_activity(rows)
-    return reply({"success": True, "processed": len(body["events"])}, 200)
+    answer: dict[str, Any] = {"success": True, "processed": len(events)}
+    if bad:
+        store.rejected += len(bad)
+        answer["errors"] = [{"index": i, **issue} for i in sorted(bad) for issue in bad[i]]
+    return reply(answer, 200)
 
 
 ROUTES = [

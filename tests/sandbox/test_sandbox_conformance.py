@@ -100,7 +100,14 @@ def test_schemathesis_cli_finds_no_failure(
         "--phases", "examples,coverage,fuzzing", "--max-examples", str(ST_EXAMPLES), "--seed", "1",
         "--continue-on-failure", "--no-color",
     ]  # fmt: skip
-    env = {**os.environ, "OUTLIT_SANDBOX_PUBLIC_KEY": sb.public_key}
+    # test data (schemathesis.toml): a connect session that exists, as the public key is the sandbox's own
+    session = httpx.post(
+        sb.base_url + "/api/integrations/connect",
+        json={"provider": "attio"},
+        headers={"Authorization": f"Bearer {sb.api_key}"},
+        trust_env=False,
+    ).json()["sessionId"]
+    env = {**os.environ, "OUTLIT_SANDBOX_PUBLIC_KEY": sb.public_key, "OUTLIT_SANDBOX_SESSION_ID": session}
     run = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=tmp_path
     )

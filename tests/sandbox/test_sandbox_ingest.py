@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -71,6 +73,44 @@ def test_a_bad_event_rejects_the_whole_request(fresh_api: Any) -> None:
     assert fresh_api.ingest({"source": "server", "events": [good]}).status_code == 200
 
 
+def test_an_event_the_schema_allows_but_outlit_cannot_process_is_refused_alone(fresh_api: Any) -> None:
+    """ingest.md, Success Response: `errors` is the "Array of processing errors (only present if some events
+    failed)" beside `processed`; openapi.json's 200 (IngestEventsSuccess) is `success: true` with room for
+    it. So an event that passes openapi.json's IngestEventsRequest but cannot be processed (a billing event
+    whose ids are empty, an identify naming nobody, an event without the url/path ingest.md requires, an
+    empty eventName) is
+    refused by itself; the rest of the batch is stored. Schema breaks still refuse the whole request (400,
+    test_a_bad_event_rejects_the_whole_request)."""
+    good = _custom()
+    where = {"url": "server://acct_1", "path": "/"}
+    response = fresh_api.ingest(
+        {
+            "source": "server",
+            "events": [
+                {"type": "billing", "status": "paid", "customerId": "", "stripeCustomerId": "", **where},
+                good,
+                {"type": "identify", "traits": {"plan": "pro"}, **where},
+                {"type": "custom", "eventName": "x", "email": "a@b.co"},
+                {"type": "custom", "eventName": "", "email": "a@b.co", **where},
+            ],
+        }
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True and body["processed"] == 1
+    assert [(e["index"], e["path"]) for e in body["errors"]] == [
+        (0, ["events", 0, "customerId"]),
+        (2, ["events", 2, "email"]),
+        (3, ["events", 3, "url"]),
+        (3, ["events", 3, "path"]),
+        (4, ["events", 4, "eventName"]),
+    ]
+    assert all(e["message"] for e in body["errors"])
+    assert [e["uuid"] for e in fresh_api.sb.ingested()["events"]] == [good["uuid"]]
+    counts = fresh_api.sb.stats()["ingest"]
+    assert counts["rejected"] == 4 and counts["rejected_requests"] == 0
+
+
 def test_every_event_type_is_accepted(fresh_api: Any) -> None:
     session = str(uuid.uuid4())
     base = {"url": "https://example.com/p", "path": "/p", "timestamp": 1764300000000}
@@ -111,23 +151,31 @@ def test_wrong_public_key_is_403(fresh_api: Any) -> None:
     assert "X-RateLimit-Limit" in response.headers
 
 
-def test_rate_limit_answers_429_with_headers() -> None:
+@contextlib.contextmanager
+def _rate_limited_sandbox(ingest_rps: float) -> Iterator[tuple[Any, httpx.Client, str]]:
+    """A small sandbox of its own (its rate limit is what the test is about), a client, the ingest URL."""
     import outlit_sandbox
 
-    with outlit_sandbox.running(
-        seed=3, customers=2, events_per_customer=2, facts_per_customer=1, ingest_rps=3
-    ) as sb:
-        url = f"{sb.base_url}/api/i/v1/{sb.public_key}/events"
-        with httpx.Client(trust_env=False) as http:
-            statuses = []
-            for _ in range(20):  # well over 3 requests inside one second
-                response = http.post(url, json={"source": "server", "events": [_custom()]})
-                statuses.append(response.status_code)
-                assert response.headers["X-RateLimit-Limit"] == "3"
-                assert int(response.headers["X-RateLimit-Remaining"]) >= 0
-                assert int(response.headers["X-RateLimit-Reset"]) > 1_700_000_000
-                if response.status_code == 429:
-                    assert response.headers["Retry-After"] and response.json()["success"] is False
+    with (
+        outlit_sandbox.running(
+            seed=3, customers=2, events_per_customer=2, facts_per_customer=1, ingest_rps=ingest_rps
+        ) as sb,
+        httpx.Client(trust_env=False) as http,
+    ):
+        yield sb, http, f"{sb.base_url}/api/i/v1/%s/events"
+
+
+def test_rate_limit_answers_429_with_headers() -> None:
+    with _rate_limited_sandbox(3) as (sb, http, url):
+        statuses = []
+        for _ in range(20):  # well over 3 requests inside one second
+            response = http.post(url % sb.public_key, json={"source": "server", "events": [_custom()]})
+            statuses.append(response.status_code)
+            assert response.headers["X-RateLimit-Limit"] == "3"
+            assert int(response.headers["X-RateLimit-Remaining"]) >= 0
+            assert int(response.headers["X-RateLimit-Reset"]) > 1_700_000_000
+            if response.status_code == 429:
+                assert response.headers["Retry-After"] and response.json()["success"] is False
         assert statuses.count(429) >= 14
         counts = sb.ingested()["counts"]
         assert counts["rate_limited"] == statuses.count(429)
@@ -188,18 +236,12 @@ def test_injected_faults_on_ingest_carry_the_rate_limit_headers(fresh_api: Any) 
 
 
 def test_wrong_keys_are_refused_before_the_limit_and_never_tracked() -> None:
-    import outlit_sandbox
-
-    with outlit_sandbox.running(
-        seed=3, customers=2, events_per_customer=2, facts_per_customer=1, ingest_rps=1
-    ) as sb:
-        api_url = f"{sb.base_url}/api/i/v1/%s/events"
-        with httpx.Client(trust_env=False) as http:
-            wrong = [http.post(api_url % f"pk_guess_{i % 2}", json={"events": []}) for i in range(6)]
-            assert [r.status_code for r in wrong] == [403] * 6  # never a 429 for a key that is not valid
-            assert all(r.headers["X-RateLimit-Remaining"] == "1" for r in wrong)
-            good = http.post(api_url % sb.public_key, json={"source": "server", "events": [_custom()]})
-            assert good.status_code == 200  # wrong keys took nothing from the real key's window
+    with _rate_limited_sandbox(1) as (sb, http, api_url):
+        wrong = [http.post(api_url % f"pk_guess_{i % 2}", json={"events": []}) for i in range(6)]
+        assert [r.status_code for r in wrong] == [403] * 6  # never a 429 for a key that is not valid
+        assert all(r.headers["X-RateLimit-Remaining"] == "1" for r in wrong)
+        good = http.post(api_url % sb.public_key, json={"source": "server", "events": [_custom()]})
+        assert good.status_code == 200  # wrong keys took nothing from the real key's window
 
 
 def test_limiter_keeps_whole_second_windows_for_integer_rates() -> None:
