@@ -11,6 +11,16 @@ from .dataset import LATE_EVENT_WINDOW, Dataset
 from .timeutil import iso
 from .vocabulary import _NEXT_STATUS
 
+# the options of /_sandbox/advance (and Sandbox.advance) with their defaults: one home for both
+ADVANCE_DEFAULTS: dict[str, float] = {
+    "hours": 1.0,
+    "events_per_customer": 5,
+    "facts_per_customer": 1,
+    "status_changes": 3,
+    "late_events_per_customer": 0,
+    "silent_status_changes": 0,
+}
+
 
 class Advancing:
     """The ``advance`` half of the generator (it needs ``_event``, ``_fact`` and ``_refresh_activity``)."""
@@ -19,35 +29,25 @@ class Advancing:
     now: datetime
 
     # -------------------------------------------------------------------------------------- advance
-    def advance(
-        self,
-        ds: Dataset,
-        *,
-        hours: float = 1.0,
-        events_per_customer: int = 5,
-        facts_per_customer: int = 1,
-        status_changes: int = 3,
-        late_events_per_customer: int = 0,
-        silent_status_changes: int = 0,
-    ) -> dict[str, Any]:
+    def advance(self, ds: Dataset, **options: float) -> dict[str, Any]:
         """Move the clock forward and append/alter data after everything that exists; return the changes.
 
-        The two opt-in options model what real pipelines see and a naive incremental load misses: events
-        that arrive late (``occurredAt`` before the customer's latest event) and fact status changes that
-        do not move any timestamp.
+        ``options`` are those of :data:`ADVANCE_DEFAULTS`. The two opt-in ones model what real pipelines
+        see and a naive incremental load misses: events that arrive late (``occurredAt`` before the
+        customer's latest event) and fact status changes that do not move any timestamp.
         """
+        unknown = set(options) - set(ADVANCE_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown advance option(s) {sorted(unknown)}; use {sorted(ADVANCE_DEFAULTS)}")
+        hours, *counts = ({**ADVANCE_DEFAULTS, **options}[name] for name in ADVANCE_DEFAULTS)
         if hours <= 0:
             raise ValueError("hours must be > 0: advance moves the sandbox clock forward")
-        counts = {
-            "events_per_customer": events_per_customer,
-            "facts_per_customer": facts_per_customer,
-            "status_changes": status_changes,
-            "late_events_per_customer": late_events_per_customer,
-            "silent_status_changes": silent_status_changes,
-        }
-        for name, value in counts.items():
+        for name, value in zip(list(ADVANCE_DEFAULTS)[1:], counts, strict=True):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        events_per_customer, facts_per_customer, status_changes, late_events, silent_changes = map(
+            int, counts
+        )
         ds.advances += 1
         rng = random.Random(f"{self.seed}:advance:{ds.advances}")
         old_now = ds.now
@@ -80,10 +80,10 @@ class Advancing:
         changed = self._change_statuses(ds, rng, status_changes, old_now, new_now, exclude=new_facts)
         # separate random streams, so asking for late events or silent changes leaves the ids and times
         # of everything above exactly as they are without them
-        late = self._late_events(ds, late_events_per_customer, latest_before, new_now)
+        late = self._late_events(ds, late_events, latest_before, new_now)
         touched = {cid: list(ids) for cid, ids in new_facts.items()}
         touched["_status_changes"] = [c["id"] for c in changed]
-        silent = self._silent_statuses(ds, silent_status_changes, touched)
+        silent = self._silent_statuses(ds, silent_changes, touched)
         ds.version += 1
         ds.index()
         return {

@@ -67,30 +67,17 @@ class Sandbox:
     def dataset(self) -> dict[str, Any]:
         return self._call("GET", "/_sandbox/dataset")
 
-    def advance(
-        self,
-        *,
-        hours: float = 1.0,
-        events_per_customer: int = 5,
-        facts_per_customer: int = 1,
-        status_changes: int = 3,
-        late_events_per_customer: int = 0,
-        silent_status_changes: int = 0,
-    ) -> dict[str, Any]:
+    def advance(self, **options: float) -> dict[str, Any]:
         """Move the sandbox clock on, append events/facts, change some fact statuses; returns the changes.
+
+        ``options`` and their defaults: ``outlit_sandbox.advance.ADVANCE_DEFAULTS`` (``hours``,
+        ``events_per_customer``, ``facts_per_customer``, ``status_changes``, ``late_events_per_customer``,
+        ``silent_status_changes``).
 
         ``late_events_per_customer`` adds events dated before each customer's latest one (within the last
         2 days); ``silent_status_changes`` changes fact statuses without moving any timestamp.
         """
-        body = {
-            "hours": hours,
-            "events_per_customer": events_per_customer,
-            "facts_per_customer": facts_per_customer,
-            "status_changes": status_changes,
-            "late_events_per_customer": late_events_per_customer,
-            "silent_status_changes": silent_status_changes,
-        }
-        return self._call("POST", "/_sandbox/advance", json=body)
+        return self._call("POST", "/_sandbox/advance", json=options)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change fault_rate, fault_kinds, ingest_rps, plan_api_calls, ... while running."""
