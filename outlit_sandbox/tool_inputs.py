@@ -28,11 +28,12 @@ WINDOWS = ("7d", "14d", "30d", "90d")
 VIEWS = ("activity", "customers", "users", "revenue")
 
 _DT: Spec = {"type": "string", "datetime": True}
+_TEXT: Spec = {"type": "string", "max": 500}
 _TRAIT_FILTERS: Spec = {
     "type": "object",
     "keys": re.compile(r"^[A-Za-z0-9_-]{1,100}$"),
     "additional": {
-        "anyOf": [{"type": "string", "max": 500}, {"type": "number"}, {"type": "boolean"}],
+        "anyOf": [_TEXT, {"type": "number"}, {"type": "boolean"}],
         "message": "Invalid input: expected a string (<=500 characters), number or boolean",
     },
 }
@@ -40,6 +41,24 @@ _LIMIT_1000: Spec = {"type": "number", "min": 1, "max": 1000}
 _LIMIT_100: Spec = {"type": "integer", "min": 1, "max": 100}
 _CURSOR: Spec = {"type": "string"}
 _DIRECTION: Spec = {"type": "string", "enum": ("asc", "desc")}
+
+
+def _about_a_customer(longest: int, props: dict[str, Spec]) -> Spec:
+    """A per-customer tool's input: ``customer`` (an id, domain or name up to ``longest``) plus ``props``."""
+    customer: Spec = {"type": "string", "min": 1, "max": longest}
+    return {"type": "object", "required": ("customer",), "props": {"customer": customer, **props}}
+
+
+def _sorted_pages(*order_by: str) -> dict[str, Spec]:
+    """The paging and ordering inputs every list tool takes (limit up to 1000, cursor, orderBy, direction)."""
+    return {
+        "limit": _LIMIT_1000,
+        "cursor": _CURSOR,
+        "orderBy": {"type": "string", "enum": order_by},
+        "orderDirection": _DIRECTION,
+    }
+
+
 _SOURCE_TYPES: Spec = {"type": "array", "items": {"type": "string", "enum": SOURCE_TYPE_INPUTS}}
 _JSON_VALUE: Spec = {"type": "any"}
 # the contracts' uuid pattern: versions 1-8, RFC variant, plus the nil and max uuids
@@ -60,49 +79,38 @@ TOOL_INPUTS: dict[str, Spec] = {
             "mrrAbove": {"type": "number", "min": 0},
             "mrrBelow": {"type": "number", "min": 0},
             "traitFilters": _TRAIT_FILTERS,
-            "search": {"type": "string", "max": 500},
-            "ownerId": {"type": "string", "max": 500},
-            "ownerEmail": {"type": "string", "max": 500},
+            "search": _TEXT,
+            "ownerId": _TEXT,
+            "ownerEmail": _TEXT,
             "hasOwner": {"type": "boolean"},
-            "limit": _LIMIT_1000,
-            "cursor": _CURSOR,
-            "orderBy": {"type": "string", "enum": ("last_activity_at", "first_seen_at", "name", "mrr_cents")},
-            "orderDirection": _DIRECTION,
+            **_sorted_pages("last_activity_at", "first_seen_at", "name", "mrr_cents"),
         },
     },
     "outlit_list_users": {
         "type": "object",
         "props": {
             "journeyStage": {"type": "string", "enum": JOURNEY_STAGES},
-            "customerId": {"type": "string", "max": 500},
+            "customerId": _TEXT,
             "traitFilters": _TRAIT_FILTERS,
             "hasActivityInLast": {"type": "string", "pattern": re.compile(r"^\d+(d|h|m)$")},
             "noActivityInLast": {"type": "string", "pattern": re.compile(r"^\d+(d|h|m)$")},
-            "search": {"type": "string", "max": 500},
-            "limit": _LIMIT_1000,
-            "cursor": _CURSOR,
-            "orderBy": {"type": "string", "enum": ("last_activity_at", "first_seen_at", "email")},
-            "orderDirection": _DIRECTION,
+            "search": _TEXT,
+            **_sorted_pages("last_activity_at", "first_seen_at", "email"),
         },
     },
     "outlit_list_workspace_users": {
         "type": "object",
         "props": {
-            "search": {"type": "string", "max": 500},
+            "search": _TEXT,
             "role": {"type": "string", "max": 100},
-            "managerEmail": {"type": "string", "max": 500},
+            "managerEmail": _TEXT,
             "hasOwnedCustomers": {"type": "boolean"},
-            "limit": _LIMIT_1000,
-            "cursor": _CURSOR,
-            "orderBy": {"type": "string", "enum": ("name", "email", "owned_customer_count")},
-            "orderDirection": _DIRECTION,
+            **_sorted_pages("name", "email", "owned_customer_count"),
         },
     },
-    "outlit_get_customer": {
-        "type": "object",
-        "required": ("customer",),
-        "props": {
-            "customer": {"type": "string", "min": 1, "max": 500},
+    "outlit_get_customer": _about_a_customer(
+        500,
+        {
             "include": {
                 "type": "array",
                 "items": {
@@ -112,12 +120,10 @@ TOOL_INPUTS: dict[str, Spec] = {
             },
             "timeframe": {"type": "string", "enum": WINDOWS},
         },
-    },
-    "outlit_get_timeline": {
-        "type": "object",
-        "required": ("customer",),
-        "props": {
-            "customer": {"type": "string", "min": 1, "max": 200},
+    ),
+    "outlit_get_timeline": _about_a_customer(
+        200,
+        {
             "channels": {"type": "array", "items": {"type": "string", "enum": CHANNELS}},
             "eventTypes": {"type": "array", "items": {"type": "string"}},
             "timeframe": {"type": "string", "enum": (*WINDOWS, "all")},
@@ -126,12 +132,10 @@ TOOL_INPUTS: dict[str, Spec] = {
             "limit": _LIMIT_1000,
             "cursor": _CURSOR,
         },
-    },
-    "outlit_list_facts": {
-        "type": "object",
-        "required": ("customer",),
-        "props": {
-            "customer": {"type": "string", "min": 1, "max": 500},
+    ),
+    "outlit_list_facts": _about_a_customer(
+        500,
+        {
             "status": {"type": "array", "items": {"type": "string", "enum": FACT_STATUSES}},
             "sourceTypes": _SOURCE_TYPES,
             "factTypes": {"type": "array", "items": {"type": "string", "enum": FACT_TYPES}},
@@ -141,7 +145,7 @@ TOOL_INPUTS: dict[str, Spec] = {
             "limit": _LIMIT_100,
             "cursor": _CURSOR,
         },
-    },
+    ),
     "outlit_get_fact": {
         "type": "object",
         "required": ("factId",),

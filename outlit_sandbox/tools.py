@@ -19,30 +19,16 @@ from .tool_inputs import SOURCE_TYPE_ALIASES
 if TYPE_CHECKING:
     from .state import SandboxState
 
+_CUSTOMER_HEAD = ("id", "name", "domain", "billingStatus", "activatedAt", "firstSeenAt", "lastActivityAt")
 CUSTOMER_KEYS = (
-    "id",
-    "name",
-    "domain",
-    "billingStatus",
-    "activatedAt",
-    "firstSeenAt",
-    "lastActivityAt",
+    *_CUSTOMER_HEAD,
     "contactCount",
     "currentMrr",
     "mrrCalculationStatus",
     "owner",
     "daysSinceActivity",
 )
-CUSTOMER_DETAIL_KEYS = (
-    "id",
-    "name",
-    "domain",
-    "billingStatus",
-    "activatedAt",
-    "firstSeenAt",
-    "lastActivityAt",
-    "owner",
-)
+CUSTOMER_DETAIL_KEYS = (*_CUSTOMER_HEAD, "owner")
 USER_KEYS = (
     "id",
     "email",
@@ -174,6 +160,31 @@ def _source_type(value: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ list tools
+def _by_activity(items: list[dict[str, Any]], args: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """``hasActivityInLast`` / ``noActivityInLast`` over customers or users (their ``_lastTs``)."""
+    if "hasActivityInLast" in args:
+        cut = now - window(args["hasActivityInLast"])
+        items = [r for r in items if r["_lastTs"] and r["_lastTs"] >= cut]
+    if "noActivityInLast" in args:
+        cut = now - window(args["noActivityInLast"])
+        items = [r for r in items if not r["_lastTs"] or r["_lastTs"] < cut]
+    return items
+
+
+def _activity_page(
+    items: list[dict[str, Any]],
+    args: dict[str, Any],
+    keyf: Callable[[dict[str, Any]], Any],
+    keys: tuple[str, ...],
+    now: datetime,
+) -> dict[str, Any]:
+    """One page of customers or users in the asked order, each with its ``daysSinceActivity``."""
+    items = _sorted(items, keyf, args.get("orderDirection", "desc") == "desc")
+    chunk, has_more, nxt = pagination.page(items, args.get("cursor"), _limit(args), lambda r: r["id"])
+    out = [{**_pick(r, keys), "daysSinceActivity": _days_since(r["_lastTs"], now)} for r in chunk]
+    return {"items": out, "pagination": {"hasMore": has_more, "nextCursor": nxt, "total": len(items)}}
+
+
 def list_customers(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
     ds = state.dataset
     now = ds.now
@@ -183,12 +194,7 @@ def list_customers(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
         items = [c for c in items if c["activatedAt"] and parse_iso(c["activatedAt"]) >= since]
     if "billingStatus" in args:
         items = [c for c in items if c["billingStatus"] == args["billingStatus"]]
-    if "hasActivityInLast" in args:
-        cut = now - window(args["hasActivityInLast"])
-        items = [c for c in items if c["_lastTs"] and c["_lastTs"] >= cut]
-    if "noActivityInLast" in args:
-        cut = now - window(args["noActivityInLast"])
-        items = [c for c in items if not c["_lastTs"] or c["_lastTs"] < cut]
+    items = _by_activity(items, args, now)
     if "mrrAbove" in args:
         items = [c for c in items if c["currentMrr"] is not None and c["currentMrr"] >= args["mrrAbove"]]
     if "mrrBelow" in args:
@@ -212,14 +218,7 @@ def list_customers(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
         "name": lambda c: c["name"].lower(),
         "mrr_cents": lambda c: c["currentMrr"],
     }[order]
-    items = _sorted(items, keyf, args.get("orderDirection", "desc") == "desc")
-    chunk, has_more, nxt = pagination.page(items, args.get("cursor"), _limit(args), lambda c: c["id"])
-    out = []
-    for c in chunk:
-        row = _pick(c, CUSTOMER_KEYS)
-        row["daysSinceActivity"] = _days_since(c["_lastTs"], now)
-        out.append(row)
-    return {"items": out, "pagination": {"hasMore": has_more, "nextCursor": nxt, "total": len(items)}}
+    return _activity_page(items, args, keyf, CUSTOMER_KEYS, now)
 
 
 def list_users(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
@@ -232,12 +231,7 @@ def list_users(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
         items = [u for u in items if u["customerId"] == args["customerId"]]
     if args.get("traitFilters"):
         items = [u for u in items if _traits_match(u["_traits"], args["traitFilters"])]
-    if "hasActivityInLast" in args:
-        cut = now - window(args["hasActivityInLast"])
-        items = [u for u in items if u["_lastTs"] and u["_lastTs"] >= cut]
-    if "noActivityInLast" in args:
-        cut = now - window(args["noActivityInLast"])
-        items = [u for u in items if not u["_lastTs"] or u["_lastTs"] < cut]
+    items = _by_activity(items, args, now)
     if args.get("search"):
         term = args["search"].lower()
         items = [u for u in items if term in (u["email"] or "").lower() or term in (u["name"] or "").lower()]
@@ -247,14 +241,7 @@ def list_users(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
         "first_seen_at": lambda u: u["_firstSeen"],
         "email": lambda u: u["email"],
     }[order]
-    items = _sorted(items, keyf, args.get("orderDirection", "desc") == "desc")
-    chunk, has_more, nxt = pagination.page(items, args.get("cursor"), _limit(args), lambda u: u["id"])
-    out = []
-    for u in chunk:
-        row = _pick(u, USER_KEYS)
-        row["daysSinceActivity"] = _days_since(u["_lastTs"], now)
-        out.append(row)
-    return {"items": out, "pagination": {"hasMore": has_more, "nextCursor": nxt, "total": len(items)}}
+    return _activity_page(items, args, keyf, USER_KEYS, now)
 
 
 def list_workspace_users(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:

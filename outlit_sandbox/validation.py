@@ -65,6 +65,11 @@ def _type_ok(kind: str, value: Any) -> bool:
     raise ValueError(f"unknown spec type {kind}")
 
 
+def closed(props: dict[str, Spec], *required: str) -> Spec:
+    """An object spec that takes only ``props`` and needs ``required``, as the spec's closed bodies."""
+    return {"type": "object", "additional": False, "required": required, "props": props}
+
+
 def validate(spec: Spec, value: Any, path: list[Any] | None = None) -> list[Issue]:
     """All issues of ``value`` against ``spec``; an empty list means valid."""
     issues: list[Issue] = []
@@ -100,15 +105,9 @@ def _check(spec: Spec, value: Any, path: list[Any], issues: list[Issue]) -> None
         _issue(issues, path, f"Invalid input: expected {spec['const']!r}")
         return
     if kind in ("number", "integer"):
-        if "min" in spec and value < spec["min"]:
-            _issue(issues, path, f"Too small: expected number to be >={spec['min']}")
-        if "max" in spec and value > spec["max"]:
-            _issue(issues, path, f"Too big: expected number to be <={spec['max']}")
+        _bounds(spec, value, "number to be", "", path, issues)
     elif kind == "string":
-        if "min" in spec and len(value) < spec["min"]:
-            _issue(issues, path, f"Too small: expected string to have >={spec['min']} characters")
-        if "max" in spec and len(value) > spec["max"]:
-            _issue(issues, path, f"Too big: expected string to have <={spec['max']} characters")
+        _bounds(spec, len(value), "string to have", " characters", path, issues)
         if spec.get("datetime") == "offset":
             if not is_iso_with_offset(value):
                 _issue(issues, path, "Invalid ISO datetime: use e.g. 2026-01-31T00:00:00Z or ...+01:00")
@@ -125,16 +124,21 @@ def _check(spec: Spec, value: Any, path: list[Any], issues: list[Issue]) -> None
         if "pattern" in spec and not spec["pattern"].search(value):
             _issue(issues, path, f"Invalid string: must match pattern /{spec['pattern'].pattern}/")
     elif kind == "array":
-        if "min" in spec and len(value) < spec["min"]:
-            _issue(issues, path, f"Too small: expected array to have >={spec['min']} items")
-        if "max" in spec and len(value) > spec["max"]:
-            _issue(issues, path, f"Too big: expected array to have <={spec['max']} items")
+        _bounds(spec, len(value), "array to have", " items", path, issues)
         item_spec = spec.get("items")
         if item_spec:
             for i, item in enumerate(value):
                 _check(item_spec, item, [*path, i], issues)
     elif kind == "object":
         _check_object(spec, value, path, issues)
+
+
+def _bounds(spec: Spec, size: float, what: str, unit: str, path: list[Any], issues: list[Issue]) -> None:
+    """``min``/``max`` of a number (its value), a string or an array (its length), in zod's words."""
+    if "min" in spec and size < spec["min"]:
+        _issue(issues, path, f"Too small: expected {what} >={spec['min']}{unit}")
+    if "max" in spec and size > spec["max"]:
+        _issue(issues, path, f"Too big: expected {what} <={spec['max']}{unit}")
 
 
 def _check_object(spec: Spec, value: dict[str, Any], path: list[Any], issues: list[Issue]) -> None:

@@ -1,7 +1,8 @@
 """Platform actions (agents, automations, signals, destinations) behind command envelopes.
 
 One explicit table says which route runs which command and whether it reads a JSON body; the commands
-are module-level functions of the resource modules, taking the :class:`Platform` state.
+are module-level functions of the resource modules, taking the :class:`Platform` state (``enable`` and
+``disable`` are each resource's one ``toggle`` bound to a direction).
 """
 
 from __future__ import annotations

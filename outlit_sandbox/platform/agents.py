@@ -3,56 +3,40 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
-from ..validation import Spec
+from ..validation import Spec, closed
 from .store import ACTIONS, NAME, TEMPLATES, CommandError, Platform, check_body
 
-_AGENT_CUSTOM: Spec = {
-    "type": "object",
-    "additional": False,
-    "required": ("type", "displayName", "instructions", "surfaceCriteria"),
-    "props": {
+_TEXT: Spec = {"type": "string", "min": 1, "max": 10000}
+_ACTION_KEYS: Spec = {"type": "array", "items": {"type": "string", "min": 1}}
+_AGENT_CUSTOM = closed(
+    {
         "type": {"type": "string", "const": "custom"},
         "displayName": NAME,
-        "instructions": {"type": "string", "min": 1, "max": 10000},
-        "surfaceCriteria": {"type": "string", "min": 1, "max": 10000},
-        "skipCriteria": {"type": "string", "min": 1, "max": 10000},
+        "instructions": _TEXT,
+        "surfaceCriteria": _TEXT,
+        "skipCriteria": _TEXT,
         "maxItemsToSurface": {"type": "integer", "min": 1, "max": 50},
-        "actionKeys": {"type": "array", "items": {"type": "string", "min": 1}},
+        "actionKeys": _ACTION_KEYS,
     },
-}
-
-
-_AGENT_TEMPLATE: Spec = {
-    "type": "object",
-    "additional": False,
-    "required": ("type", "templateKey"),
-    "props": {
+    "type",
+    "displayName",
+    "instructions",
+    "surfaceCriteria",
+)
+_AGENT_TEMPLATE = closed(
+    {
         "type": {"type": "string", "const": "template"},
         "templateKey": {"type": "string", "enum": ("churn",)},
         "mode": {"type": "string", "enum": ("draft",)},
     },
-}
-
-
-_AGENT_UPDATE: Spec = {
-    "type": "object",
-    "additional": False,
-    "props": {
-        "displayName": NAME,
-        "instructions": {"type": "string", "min": 1, "max": 10000},
-        "actionKeys": {"type": "array", "items": {"type": "string", "min": 1}},
-    },
-}
-
-
-_RENAME: Spec = {
-    "type": "object",
-    "additional": False,
-    "required": ("displayName",),
-    "props": {"displayName": NAME},
-}
+    "type",
+    "templateKey",
+)
+_AGENT_UPDATE = closed({"displayName": NAME, "instructions": _TEXT, "actionKeys": _ACTION_KEYS})
+_RENAME = closed({"displayName": NAME}, "displayName")
 
 
 def listTemplates(p: Platform, rid: Any, body: Any) -> Any:
@@ -81,12 +65,7 @@ def create(p: Platform, rid: Any, body: Any) -> Any:
         if any(a["agentKey"] == "churn" for a in p.agents.values()):
             raise CommandError("conflict", "A churn template agent already exists; update it instead")
         agent = p._agent("churn", "Churn risk", now, ["send_slack_notification"], enabled=False)
-        signal = p._signal(
-            "EVENT_MATCH",
-            "Churn risk activity",
-            {"grain": "customer", "subjectResolver": "event_customer", "eventNames": ["usage_dropped"]},
-            now,
-        )
+        signal = p._event_signal("Churn risk activity", "usage_dropped", now)
         auto = p._automation(
             {
                 "agentId": agent["id"],
@@ -146,7 +125,7 @@ def rename(p: Platform, rid: str, body: Any) -> Any:
     return "agent.rename", {"agent": p._agent_view(agent)}, [{"type": "agent", "id": rid}], []
 
 
-def toggle(p: Platform, rid: str, enable: bool) -> Any:
+def toggle(enable: bool, p: Platform, rid: str, body: Any) -> Any:
     agent = p._get(p.agents, "agent", rid)
     agent["status"] = "ENABLED" if enable else "DISABLED"
     agent["schedule"] = {**agent["schedule"], "enabled": enable}
@@ -155,9 +134,5 @@ def toggle(p: Platform, rid: str, enable: bool) -> Any:
     return op, {"agent": p._agent_view(agent)}, [{"type": "agent", "id": rid}], []
 
 
-def enable(p: Platform, rid: str, body: Any) -> Any:
-    return toggle(p, rid, True)
-
-
-def disable(p: Platform, rid: str, body: Any) -> Any:
-    return toggle(p, rid, False)
+enable = partial(toggle, True)
+disable = partial(toggle, False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..validation import Spec
@@ -63,15 +64,7 @@ def get(p: Platform, rid: str, body: Any) -> Any:
 def create(p: Platform, rid: Any, body: Any) -> Any:
     check_body(_AUTOMATION, body)
     p._refs(body)
-    auto = p._automation(body, p._now())
-    if auto["enabled"]:
-        p._can_enable(auto)
-    return (
-        "automation.create",
-        {"automation": p._automation_view(auto)},
-        [{"type": "automation", "id": auto["id"]}],
-        [],
-    )
+    return _saved(p, "create", p._automation(body, p._now()))
 
 
 def update(p: Platform, rid: str, body: Any) -> Any:
@@ -79,43 +72,35 @@ def update(p: Platform, rid: str, body: Any) -> Any:
     p._live(auto, "automation")
     check_body(_AUTOMATION_UPDATE, body)
     p._refs(body)
-    p._automation(body, p._now(), existing=auto)
-    if auto["enabled"]:
+    return _saved(p, "update", p._automation(body, p._now(), existing=auto))
+
+
+def toggle(enable: bool, p: Platform, rid: str, body: Any) -> Any:
+    auto = p._get(p.automations, "automation", rid)
+    p._live(auto, "automation")
+    if enable:
         p._can_enable(auto)
-    return (
-        "automation.update",
-        {"automation": p._automation_view(auto)},
-        [{"type": "automation", "id": rid}],
-        [],
-    )
-
-
-def enable(p: Platform, rid: str, body: Any) -> Any:
-    auto = p._get(p.automations, "automation", rid)
-    p._live(auto, "automation")
-    p._can_enable(auto)
-    auto["enabled"] = True
+    auto["enabled"] = enable
     auto["updatedAt"] = p._now()
-    return (
-        "automation.enable",
-        {"automation": p._automation_view(auto)},
-        [{"type": "automation", "id": rid}],
-        [],
-    )
+    return _answer(p, "enable" if enable else "disable", auto)
 
 
-def disable(p: Platform, rid: str, body: Any) -> Any:
-    auto = p._get(p.automations, "automation", rid)
-    p._live(auto, "automation")
-    auto["enabled"] = False
-    auto["updatedAt"] = p._now()
-    return (
-        "automation.disable",
-        {"automation": p._automation_view(auto)},
-        [{"type": "automation", "id": rid}],
-        [],
-    )
+enable = partial(toggle, True)
+disable = partial(toggle, False)
 
 
 def archive(p: Platform, rid: str, body: Any) -> Any:
     return p._archive(p.automations, "automation", rid)
+
+
+def _saved(p: Platform, operation: str, auto: dict[str, Any]) -> Any:
+    """A created or updated automation that is enabled must still be able to run."""
+    if auto["enabled"]:
+        p._can_enable(auto)
+    return _answer(p, operation, auto)
+
+
+def _answer(p: Platform, operation: str, auto: dict[str, Any]) -> Any:
+    """A command's result: the automation as the API shows it, named as the one resource touched."""
+    view = {"automation": p._automation_view(auto)}
+    return f"automation.{operation}", view, [{"type": "automation", "id": auto["id"]}], []

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from ..validation import Spec
+from ..validation import Spec, closed
 from .store import DESCRIPTION, NAME, URL, CommandError, Platform, check_body, config_hash, mask_url
 
-_DESTINATION: Spec = {
-    "type": "object",
-    "additional": False,
-    "required": ("name", "url"),
-    "props": {
-        "type": {"type": "string", "const": "WEBHOOK_ENDPOINT"},
-        "name": NAME,
-        "description": DESCRIPTION,
-        "enabled": {"type": "boolean"},
-        "url": {"type": "string", "uri": True, "pattern": URL},
-    },
+_WEBHOOK: dict[str, Spec] = {
+    "name": NAME,
+    "description": DESCRIPTION,
+    "enabled": {"type": "boolean"},
+    "url": {"type": "string", "uri": True, "pattern": URL},
 }
-
-
+_DESTINATION = closed({"type": {"type": "string", "const": "WEBHOOK_ENDPOINT"}, **_WEBHOOK}, "name", "url")
 _DESTINATION_UPDATE: dict[str, Spec] = {
-    "WEBHOOK_ENDPOINT": {
-        "type": "object",
-        "additional": False,
-        "required": ("type",),
-        "props": {
-            "type": {"type": "string"},
-            "name": NAME,
-            "description": DESCRIPTION,
-            "enabled": {"type": "boolean"},
-            "url": {"type": "string", "uri": True, "pattern": URL},
-        },
-    },
-    "SLACK_CHANNEL": {
-        "type": "object",
-        "additional": False,
-        "required": ("type",),
-        "props": {"type": {"type": "string"}, "label": NAME, "enabled": {"type": "boolean"}},
-    },
+    "WEBHOOK_ENDPOINT": closed({"type": {"type": "string"}, **_WEBHOOK}, "type"),
+    "SLACK_CHANNEL": closed(
+        {"type": {"type": "string"}, "label": NAME, "enabled": {"type": "boolean"}}, "type"
+    ),
 }
 
 
@@ -93,7 +73,7 @@ def update(p: Platform, rid: str, body: Any) -> Any:
     return "destination.update", {"destination": dict(dest)}, [{"type": "destination", "id": rid}], []
 
 
-def toggle(p: Platform, rid: str, enable: bool) -> Any:
+def toggle(enable: bool, p: Platform, rid: str, body: Any) -> Any:
     dest = p._get(p.destinations, "destination", rid)
     p._live(dest, "destination")
     dest["enabled"] = enable
@@ -102,12 +82,8 @@ def toggle(p: Platform, rid: str, enable: bool) -> Any:
     return op, {"destination": dict(dest)}, [{"type": "destination", "id": rid}], []
 
 
-def enable(p: Platform, rid: str, body: Any) -> Any:
-    return toggle(p, rid, True)
-
-
-def disable(p: Platform, rid: str, body: Any) -> Any:
-    return toggle(p, rid, False)
+enable = partial(toggle, True)
+disable = partial(toggle, False)
 
 
 def archive(p: Platform, rid: str, body: Any) -> Any:

@@ -144,18 +144,8 @@ class Platform:
         hook = self._destination(
             "WEBHOOK", "WEBHOOK_ENDPOINT", "Ops webhook", {"url": "https://hooks.example.com/***"}, created
         )
-        usage = self._signal(
-            "EVENT_MATCH",
-            "Usage dropped",
-            {"grain": "customer", "subjectResolver": "event_customer", "eventNames": ["usage_dropped"]},
-            created,
-        )
-        ticket = self._signal(
-            "EVENT_MATCH",
-            "Urgent ticket",
-            {"grain": "customer", "subjectResolver": "event_customer", "eventNames": ["ticket_opened"]},
-            created,
-        )
+        usage = self._event_signal("Usage dropped", "usage_dropped", created)
+        ticket = self._event_signal("Urgent ticket", "ticket_opened", created)
         self._automation(
             {
                 "agentId": renewal["id"],
@@ -206,10 +196,7 @@ class Platform:
         self, provider: str, kind: str, name: str, masked: dict[str, Any], at: str, *, default: bool = False
     ) -> dict[str, Any]:
         dest = {
-            "id": self._uuid(),
-            "key": re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "destination",
-            "name": name,
-            "description": None,
+            **self._named(name, None, "destination"),
             "provider": provider,
             "kind": kind,
             "enabled": True,
@@ -219,11 +206,7 @@ class Platform:
             "providerErrorCode": None,
             "providerErrorMessage": None,
             "isDefault": default,
-            "schemaVersion": "1",
-            "configHash": config_hash(masked),
-            "archivedAt": None,
-            "createdAt": at,
-            "updatedAt": at,
+            **_versioned(masked, at),
         }
         self.destinations[dest["id"]] = dest
         return dest
@@ -232,21 +215,24 @@ class Platform:
         self, kind: str, name: str, definition: dict[str, Any], at: str, desc: str | None = None
     ) -> dict[str, Any]:
         signal = {
-            "id": self._uuid(),
-            "key": re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "signal",
+            **self._named(name, desc, "signal"),
             "managedBy": "CODE",
-            "name": name,
-            "description": desc,
             "kind": kind,
             "definition": definition,
-            "schemaVersion": "1",
-            "configHash": config_hash(definition),
-            "archivedAt": None,
-            "createdAt": at,
-            "updatedAt": at,
+            **_versioned(definition, at),
         }
         self.signals[signal["id"]] = signal
         return signal
+
+    def _named(self, name: str, description: str | None, fallback: str) -> dict[str, Any]:
+        """A new resource's ``id``, ``key`` (snake-case name, or ``fallback``), name and description."""
+        key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or fallback
+        return {"id": self._uuid(), "key": key, "name": name, "description": description}
+
+    def _event_signal(self, name: str, event_name: str, at: str) -> dict[str, Any]:
+        """An EVENT_MATCH signal on one event name, per customer (the kind the seed and templates make)."""
+        definition = {"grain": "customer", "subjectResolver": "event_customer", "eventNames": [event_name]}
+        return self._signal("EVENT_MATCH", name, definition, at)
 
     def _automation(
         self, body: dict[str, Any], at: str, existing: dict[str, Any] | None = None
@@ -348,3 +334,14 @@ def mask_url(url: str) -> str:
 
 def is_uuid(value: str) -> bool:
     return bool(_UUID_RE.match(value))
+
+
+def _versioned(config: dict[str, Any], at: str) -> dict[str, Any]:
+    """The version and lifecycle fields every configurable resource (destination, signal) carries."""
+    return {
+        "schemaVersion": "1",
+        "configHash": config_hash(config),
+        "archivedAt": None,
+        "createdAt": at,
+        "updatedAt": at,
+    }
