@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import ingest as ingest_mod
+from ..ingest import check_payload
 from ..limits import BadJson, BodyTooLarge, parse_json, read_body
 from .common import json_response, public_route, sandbox_of
 
@@ -70,7 +70,7 @@ async def ingest_events(request: Request) -> Response:
     except BadJson as err:
         store.rejected_requests += 1
         return reply({"success": False, "message": str(err)}, 400)
-    check = ingest_mod.check_payload(body)
+    check = check_payload(body)
     if check.refusals:
         store.rejected_requests += 1
         events = body.get("events") if isinstance(body, dict) else None
