@@ -38,8 +38,10 @@ def test_browser_session_moves_from_pending_to_connected(fresh_api: Any) -> None
     assert all(s["lastSyncedAt"] is None for s in syncs[0]["syncs"])
     assert {s["status"] for s in syncs[1]["syncs"]} == {"SUCCESS"}
     assert all(s["lastSyncedAt"] for s in syncs[1]["syncs"])
+    # an unknown session is a bad parameter: openapi.json documents 200/400/401/500 for this route (no 404)
+    # and api-overview.md's 400 is "Invalid request body or parameters"; the body is the ErrorResponse
     unknown = h.get("/api/integrations/connect/status", params={"sessionId": "nope"})
-    assert unknown.status_code == 400
+    assert unknown.status_code == 400 and "sessionId" in unknown.json()["error"]
 
 
 def test_direct_connect_validates_credentials(fresh_api: Any) -> None:
