@@ -16,6 +16,7 @@ from .events import (
     IngestResult,
     PreparedEvent,
     iter_event_batches,
+    plan_requests,
     prepare_event,
 )
 from .exceptions import (
@@ -91,6 +92,7 @@ __all__ = [
     "check_read_only_sql",
     "get_tool",
     "iter_event_batches",
+    "plan_requests",
     "platform_actions",
     "prepare_event",
     "resolve_platform_route",

@@ -42,6 +42,7 @@ __all__ = [
     "check_one_request",
     "drive_threads",
     "finish_done",
+    "reap_threads",
 ]
 
 StopSignal = Any  # threading.Event, asyncio.Event, or a callable returning True to stop
@@ -216,6 +217,19 @@ def finish_done(run: Delivery, window: dict[Any, Settlement], done: Iterable[Any
     return error
 
 
+def reap_threads(run: Delivery, window: dict[Future[DeliveryReport], Settlement], *, block: bool) -> None:
+    """Finish the batches done now (after waiting for one, if ``block``); raise the first failure.
+
+    One scan decides: a future that completes after it stays in ``window`` for the next call, so every
+    batch is finished exactly once (two scans could drop one finishing in between).
+    """
+    if block:
+        wait(window, return_when=FIRST_COMPLETED)
+    error = finish_done(run, window, [future for future in window if future.done()])
+    if error is not None:
+        raise error
+
+
 def drive_threads(
     run: Delivery, settle: Callable[[Settlement], DeliveryReport], concurrency: int
 ) -> DeliveryReport:
@@ -233,22 +247,14 @@ def drive_threads(
                 run.finish(settlement)
         return run.report
     window: dict[Future[DeliveryReport], Settlement] = {}
-
-    def reap(block: bool) -> None:
-        if block:
-            wait(window, return_when=FIRST_COMPLETED)
-        error = finish_done(run, window, [future for future in window if future.done()])
-        if error is not None:
-            raise error
-
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outlit-deliver") as pool:
         try:
             for batch in run.batches():
                 settlement = run.start(batch)
                 window[pool.submit(settle, settlement)] = settlement
-                reap(block=len(window) >= concurrency)
+                reap_threads(run, window, block=len(window) >= concurrency)
             while window:
-                reap(block=True)
+                reap_threads(run, window, block=True)
         except BaseException:
             for future in window:
                 future.cancel()

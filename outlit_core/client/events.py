@@ -370,6 +370,20 @@ def plan_batches(
         yield batch
 
 
+def plan_requests(
+    prepared: Iterable[PreparedEvent],
+    *,
+    source: str = "server",
+    user_identity: Mapping[str, Any] | None = None,
+    customer_identity: Mapping[str, Any] | None = None,
+) -> Iterator[list[PreparedEvent] | EventRejection]:
+    """How ``deliver()`` packs prepared events into requests, without sending (a dry run's batch count).
+
+    An event too large for any request comes out as a client-side :class:`EventRejection`.
+    """
+    return plan_batches(prepared, envelope(source, user_identity, customer_identity))
+
+
 def iter_event_batches(
     events: Iterable[Mapping[str, Any]],
     *,

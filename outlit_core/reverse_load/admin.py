@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from outlit_core.client.events import EventRejection, envelope, plan_batches
-from outlit_core.client.exceptions import OutlitInputError
+from outlit_core.client import EventRejection, OutlitInputError, plan_requests
+from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events
 from outlit_core.reverse_load.mapping import EventMapping, load_mapping
-from outlit_core.reverse_load.runner import Mode, _Run, limit_events
+from outlit_core.reverse_load.results import SyncResult
 from outlit_core.reverse_load.warehouse import (
     LEDGER_TABLE,
     REJECTED_TABLE,
@@ -117,20 +117,31 @@ def preview_reverse_load(
     warehouse = Warehouse.open(source, schema=schema)
     try:
         view: Any = warehouse if _has_bookkeeping(warehouse) else _NoLedger(warehouse)
-        run = _Run(view, None, event_mapping, sync_name, mode, chunk_size, 1, event_source)  # type: ignore[arg-type]
-        run.retry_rejected = retry_rejected
-        if fresh_uuids is not False:
-            run.fresh_label = "preview" if fresh_uuids is True else str(fresh_uuids)
         collector = _Collector(sample)
-        run.recorder = collector  # type: ignore[assignment]
+        run = RowEvents(
+            view,
+            collector,
+            event_mapping,
+            SyncResult("preview", sync_name, mode),
+            mode=mode,
+            namespace=event_mapping.uuid_namespace or sync_name,
+            event_source=event_source,
+            retry_rejected=retry_rejected,
+            fresh_label=None
+            if fresh_uuids is False
+            else "preview"
+            if fresh_uuids is True
+            else str(fresh_uuids),
+        )
         columns, chunks = view.read(query, chunk_size)
         columns = event_mapping.resolve_columns(columns)
         event_mapping.check_columns(columns)
-        events = run._events(columns, chunks)
+        events = run.events(columns, chunks)
         if limit is not None:
             events = limit_events(events, limit)
-        would_send, batches, sample_events = 0, 0, []
-        for planned in plan_batches(events, envelope(event_source, None, None)):
+        would_send, batches = 0, 0
+        sample_events: list[dict[str, Any]] = []
+        for planned in plan_requests(events, source=event_source):
             if isinstance(planned, EventRejection):  # one event over the request size limit
                 run.pending.pop(str(planned.uuid), None)
                 run.result.rejected += 1

@@ -133,5 +133,32 @@ def test_a_failure_with_batches_in_flight_records_them_all(api: respx.MockRouter
     assert partial.accepted == 100 * (partial.requests - 1)
 
 
+def test_a_batch_finishing_between_two_scans_is_finished_exactly_once() -> None:
+    from concurrent.futures import Future
+
+    from outlit_core.client.delivery import Delivery, reap_threads
+
+    class LateFuture(Future):  # type: ignore[type-arg]
+        """Not done at the first look, done at every later one: the race of two scans."""
+
+        looks = 0
+
+        def done(self) -> bool:
+            LateFuture.looks += 1
+            return LateFuture.looks > 1 and super().done()
+
+    finished: list[int] = []
+    run = Delivery(None, [], {}, on_batch=lambda batch: finished.append(len(batch.outcomes)))  # type: ignore[arg-type]
+    window: dict[Any, Any] = {}
+    for n, future in enumerate((Future(), LateFuture())):
+        settlement = run.start(_prepared(2)[n : n + 1])
+        future.set_result(settlement.report)
+        window[future] = settlement
+    reap_threads(run, window, block=False)
+    assert [type(f) for f in window] == [LateFuture]  # the late one stays for the next look, not dropped
+    reap_threads(run, window, block=False)
+    assert window == {} and finished == [1, 1] and len(run.report.outcomes) == 2
+
+
 def _fake(n: int) -> httpx.Request:
     return httpx.Request("POST", "https://x", json={"events": [{}] * n})
