@@ -7,7 +7,6 @@ report so far as ``partial_result``. No I/O here: each batch is a flow (see :mod
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -18,6 +17,7 @@ from . import calls
 from .events import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
+    WIRE_JSON,
     BatchResult,
     DeliveryReport,
     EventOutcome,
@@ -285,7 +285,7 @@ def _encode(event: Any, index: int) -> PreparedEvent:
             details=[{"path": ["events", index, "uuid"], "message": "missing"}],
         )
     try:
-        encoded = json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        encoded = WIRE_JSON.encode(event).encode()
     except (TypeError, ValueError) as exc:
         raise OutlitEventError(
             f"event {index} is not JSON-serialisable ({exc}); check it with prepare_event() first",
