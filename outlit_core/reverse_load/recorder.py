@@ -3,9 +3,8 @@
 A warehouse commit costs about as long as an ingest request, so committing on the thread that maps rows
 and hands out batches would halve throughput. Batches accepted by Outlit are queued here instead, and a
 writer thread with a connection of its own commits what has queued up (gathered for up to 0.2 s) in one
-transaction. The ledger
-is still written only after Outlit accepted a batch: a crash before the commit means a resend with the same
-uuids, which Outlit deduplicates.
+transaction. The ledger is still written only after Outlit accepted a batch: a crash before the commit
+means a resend with the same uuids, which Outlit deduplicates.
 """
 
 from __future__ import annotations
