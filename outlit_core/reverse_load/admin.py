@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from outlit_core.client import EventRejection, OutlitInputError, plan_requests
-from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events
-from outlit_core.reverse_load.mapping import EventMapping, load_mapping
-from outlit_core.reverse_load.results import SyncResult
+from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events, plan_run
+from outlit_core.reverse_load.mapping import EventMapping
+from outlit_core.reverse_load.runner import SyncResult
 from outlit_core.reverse_load.warehouse import (
     LEDGER_TABLE,
     REJECTED_TABLE,
@@ -25,7 +25,6 @@ from outlit_core.reverse_load.warehouse import (
     LedgerEntry,
     LedgerState,
     Warehouse,
-    quote_table,
 )
 
 __all__ = ["UnknownSyncError", "preview_reverse_load", "reset_sync", "sync_status"]
@@ -106,16 +105,14 @@ def preview_reverse_load(
     ``sample`` of the events and of the local rejections. Rows Outlit itself would reject (a 400 for one
     event) can only show in a real run.
     """
-    event_mapping = load_mapping(mapping)
-    if (table is None) == (sql is None):
-        raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be 1 or more, got {limit}")
-    query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
-    sync_name = event_mapping.sync_name(table)
+    plan = plan_run(
+        mapping, table=table, sql=sql, mode=mode, fresh_uuids=fresh_uuids, limit=limit, chunk_size=chunk_size
+    )
+    event_mapping, query, sync_name = plan.mapping, plan.query, plan.sync_name
     owns_warehouse = not isinstance(source, Warehouse)
     warehouse = Warehouse.open(source, schema=schema)
     try:
+        plan.check_query(warehouse.dialect)
         view: Any = warehouse if _has_bookkeeping(warehouse) else _NoLedger(warehouse)
         collector = _Collector(sample)
         run = RowEvents(

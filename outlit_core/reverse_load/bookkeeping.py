@@ -19,6 +19,15 @@ _REJECTED_COLUMNS = "run_id, sync_name, row_key, stage, reason, field_path, even
 _UPSERT_DIALECTS = {"duckdb", "postgresql", "sqlite"}
 _ARRAY_DIALECTS = {"duckdb", "postgresql"}
 _LOOKUP_CHUNK = 500  # stays under every driver's bound-parameter limit
+# A run's counts (SyncResult fields) and the run log's columns that hold them.
+RUN_COUNT_COLUMNS = {
+    "read": "read_count",
+    "sent": "sent_count",
+    "unchanged": "unchanged_count",
+    "rejected": "rejected_count",
+    "retries": "retries",
+    "batches": "batches",
+}
 
 
 class LedgerState(NamedTuple):
@@ -147,23 +156,13 @@ class Bookkeeping:
     def finish_run(self, *, run_id: str, counts: dict[str, int], status: str, error: str | None) -> None:
         cur = self._writer.cursor()
         self._begin(cur)
+        assignments = "".join(f"{column} = ?, " for column in RUN_COUNT_COLUMNS.values())
+        values = [counts[name] for name in RUN_COUNT_COLUMNS]
         cur.execute(
             *self._sql(
-                f"UPDATE {self.table(RUNS_TABLE)} SET finished_at = ?, read_count = ?, sent_count = ?, "
-                "unchanged_count = ?, rejected_count = ?, retries = ?, batches = ?, status = ?, error = ? "
+                f"UPDATE {self.table(RUNS_TABLE)} SET finished_at = ?, {assignments}status = ?, error = ? "
                 "WHERE run_id = ?",
-                [
-                    utcnow(),
-                    counts["read"],
-                    counts["sent"],
-                    counts["unchanged"],
-                    counts["rejected"],
-                    counts["retries"],
-                    counts["batches"],
-                    status,
-                    error,
-                    run_id,
-                ],
+                [utcnow(), *values, status, error, run_id],
             )
         )
         self._commit(cur)

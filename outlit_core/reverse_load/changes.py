@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterator, Mapping
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from outlit_core.client import EventRejection, PreparedEvent, prepare_event
-from outlit_core.reverse_load.mapping import EventMapping
-from outlit_core.reverse_load.results import SyncResult
+from outlit_core.reverse_load.mapping import EventMapping, load_mapping
 from outlit_core.reverse_load.rows import MappedRow, RowMapper, RowRejected, event_uuid, row_as_json, row_hash
-from outlit_core.reverse_load.warehouse import REJECTED_TABLE, DeadLetter, LedgerEntry, LedgerState
+from outlit_core.reverse_load.sql_check import check_select
+from outlit_core.reverse_load.warehouse import (
+    REJECTED_TABLE,
+    DeadLetter,
+    LedgerEntry,
+    LedgerState,
+    quote_table,
+)
+
+if TYPE_CHECKING:
+    from outlit_core.reverse_load.runner import SyncResult
 
 log = logging.getLogger("outlit_core.reverse_load")
 
@@ -28,6 +39,51 @@ class LedgerView(Protocol):
 
 class LedgerWriter(Protocol):
     def record(self, batch_id: str, entries: list[LedgerEntry], dead_letters: list[DeadLetter]) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run's (or a dry run's) checked arguments: what to read and under which sync name."""
+
+    mapping: EventMapping
+    query: str
+    sync_name: str
+    is_sql: bool
+
+    def check_query(self, dialect: str) -> None:
+        if self.is_sql:
+            check_select(self.query, dialect)  # in the warehouse's dialect, before anything runs
+
+
+def plan_run(
+    mapping: EventMapping | Mapping[str, Any] | str | Path,
+    *,
+    table: str | None,
+    sql: str | None,
+    mode: str,
+    fresh_uuids: bool | str,
+    limit: int | None,
+    chunk_size: int,
+) -> RunPlan:
+    """Check the arguments ``run_reverse_load`` and ``preview_reverse_load`` share; name the one at fault."""
+    event_mapping = load_mapping(mapping)
+    if mode not in ("changed", "all"):
+        raise ValueError(f"mode must be 'changed' or 'all', got {mode!r}")
+    if (table is None) == (sql is None):
+        raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
+    if fresh_uuids is not False and mode != "all":
+        raise ValueError(
+            "fresh_uuids re-sends every row as new events, so it needs mode='all' "
+            f"(got mode={mode!r}); with mode='changed' new and changed rows already get new uuids"
+        )
+    if isinstance(fresh_uuids, str) and not fresh_uuids.strip():
+        raise ValueError("fresh_uuids must be True or a non-empty label, got an empty string")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be 1 or more (or None for no limit), got {limit}")
+    query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
+    return RunPlan(event_mapping, query, event_mapping.sync_name(table), is_sql=sql is not None)
 
 
 def field_path(path: Any) -> str | None:

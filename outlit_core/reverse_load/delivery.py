@@ -9,11 +9,15 @@ out of the ledger, so the next run sends it again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from outlit_core.client import DeliveryReport
 from outlit_core.reverse_load.changes import LedgerWriter, RowEvents, field_path
-from outlit_core.reverse_load.results import SyncResult
 from outlit_core.reverse_load.rows import row_as_json
 from outlit_core.reverse_load.warehouse import DeadLetter, LedgerEntry
+
+if TYPE_CHECKING:
+    from outlit_core.reverse_load.runner import SyncResult
 
 
 class BatchOutcomes:

@@ -2,7 +2,7 @@
 
 A warehouse commit costs about as long as an ingest request, so committing on the thread that maps rows
 and hands out batches would halve throughput. Batches accepted by Outlit are queued here instead, and a
-writer thread with a connection of its own commits what has queued up (gathered for up to 0.2 s) in one
+writer thread with a connection of its own commits what has queued up (gathered for up to 50 ms) in one
 transaction. The ledger is still written only after Outlit accepted a batch: a crash before the commit
 means a resend with the same uuids, which Outlit deduplicates.
 """
@@ -26,7 +26,7 @@ class _Item:
 
 
 _STOP = object()
-_LINGER_S = 0.2  # how long the writer gathers batches into one transaction
+_LINGER_S = 0.05  # how long the writer gathers batches into one transaction
 _MAX_ROWS = 5_000  # ... or until this many rows are waiting
 
 
@@ -73,7 +73,7 @@ class Recorder:
         while not stop:
             items: list[_Item] = []
             item = self._queue.get()
-            # Linger a little after the first batch: one transaction per ~0.2 s instead of one per batch,
+            # Linger a little after the first batch: one transaction per ~50 ms instead of one per batch,
             # since a commit and the upsert's fixed cost are most of a small write. A crash meanwhile only
             # means a resend, which Outlit deduplicates; close() ends the wait at once.
             deadline = time.monotonic() + _LINGER_S

@@ -13,18 +13,18 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outlit_core.client import PreparedEvent
+from outlit_core.client import OutlitError, PreparedEvent
 from outlit_core.reverse_load import locks
-from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events
+from outlit_core.reverse_load.bookkeeping import RUN_COUNT_COLUMNS
+from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events, plan_run
 from outlit_core.reverse_load.delivery import BatchOutcomes
-from outlit_core.reverse_load.mapping import EventMapping, load_mapping
+from outlit_core.reverse_load.mapping import EventMapping
 from outlit_core.reverse_load.recorder import Recorder
-from outlit_core.reverse_load.results import ReverseLoadError, SyncResult
-from outlit_core.reverse_load.sql_check import check_select
-from outlit_core.reverse_load.warehouse import Warehouse, quote_table, redact_url_password
+from outlit_core.reverse_load.warehouse import Warehouse, redact_url_password
 
 if TYPE_CHECKING:
     from outlit_core.client import OutlitClient
@@ -43,6 +43,41 @@ log = logging.getLogger("outlit_core.reverse_load")
 # Enough requests in flight to reach the 100 requests/s limit at ~150 ms per round trip; the client's
 # shared limiter keeps the rate itself in check.
 DEFAULT_MAX_IN_FLIGHT = 16
+
+
+@dataclass
+class SyncResult:
+    """Counts for one run; also written to ``_outlit_sync_runs``."""
+
+    run_id: str
+    sync_name: str
+    mode: str
+    read: int = 0
+    sent: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    retries: int = 0
+    batches: int = 0
+    #: rows dead-lettered because their key occurs more than once in this run's rows (also in ``rejected``)
+    duplicate_keys: int = 0
+    status: str = "running"
+    duration_s: float = 0.0
+    error: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The counts the run log keeps."""
+        return {name: getattr(self, name) for name in RUN_COUNT_COLUMNS}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReverseLoadError(OutlitError):
+    """The run stopped early; ``result`` holds the counts up to that point (already in the run log)."""
+
+    def __init__(self, message: str, result: SyncResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def run_reverse_load(
@@ -95,24 +130,11 @@ def run_reverse_load(
     ``limit`` sends at most that many events (new or changed rows, in source order); the next run goes on
     from there, since what was sent is in the ledger.
     """
-    event_mapping = load_mapping(mapping)
-    if mode not in ("changed", "all"):
-        raise ValueError(f"mode must be 'changed' or 'all', got {mode!r}")
-    if (table is None) == (sql is None):
-        raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
-    if fresh_uuids is not False and mode != "all":
-        raise ValueError(
-            "fresh_uuids re-sends every row as new events, so it needs mode='all' "
-            f"(got mode={mode!r}); with mode='changed' new and changed rows already get new uuids"
-        )
-    if isinstance(fresh_uuids, str) and not fresh_uuids.strip():
-        raise ValueError("fresh_uuids must be True or a non-empty label, got an empty string")
-    if chunk_size < 1 or max_in_flight < 1:
-        raise ValueError("chunk_size and max_in_flight must be at least 1")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be 1 or more (or None for no limit), got {limit}")
-    query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
-    sync_name = event_mapping.sync_name(table)
+    plan = plan_run(
+        mapping, table=table, sql=sql, mode=mode, fresh_uuids=fresh_uuids, limit=limit, chunk_size=chunk_size
+    )
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
     if uuid_namespace is not None and not uuid_namespace.strip():
         raise ValueError("uuid_namespace must be a non-empty string (or None for the sync name)")
     owns_client = client is None
@@ -123,17 +145,16 @@ def run_reverse_load(
     owns_warehouse = not isinstance(source, Warehouse)
     warehouse = Warehouse.open(source, schema=schema)
     try:
-        if sql is not None:
-            check_select(query, warehouse.dialect)  # in the warehouse's dialect, before anything runs
-        run = _Run(warehouse, client, event_mapping, SyncResult(uuid.uuid4().hex, sync_name, mode))
+        plan.check_query(warehouse.dialect)
+        run = _Run(warehouse, client, plan.mapping, SyncResult(uuid.uuid4().hex, plan.sync_name, mode))
         run.chunk_size, run.max_in_flight, run.event_source = chunk_size, max_in_flight, event_source
-        run.namespace = uuid_namespace or event_mapping.uuid_namespace or sync_name
+        run.namespace = uuid_namespace or plan.mapping.uuid_namespace or plan.sync_name
         run.retry_rejected = retry_rejected
         run.stop = stop or threading.Event()
         run.limit = limit
         if fresh_uuids is not False:
             run.fresh_label = run.result.run_id if fresh_uuids is True else str(fresh_uuids)
-        return run.execute(query)
+        return run.execute(plan.query)
     finally:
         if owns_warehouse:
             warehouse.close()
