@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from outlit_core.client.events import is_email
+from outlit_core.client import is_email
 from outlit_core.client.exceptions import OutlitInputError
 from outlit_core.reverse_load.mapping import (
     ENUMS,
