@@ -10,13 +10,7 @@ from typing import Any
 import dlt
 from dlt.common.schema import TTableSchema
 
-from outlit_core.client.events import (
-    EventRejection,
-    PreparedEvent,
-    envelope,
-    plan_batches,
-    prepare_event,
-)
+from outlit_core.client import EventRejection, PreparedEvent, prepare_event
 from outlit_core.reverse_load import EventMapping, load_mapping
 from outlit_core.reverse_load.rows import RowMapper, RowRejected, event_uuid
 
@@ -56,7 +50,7 @@ def outlit_ingest(
             on_rejected(table, key, reason, row)
 
     def send(items: Any, table: TTableSchema) -> None:
-        table_name = table["name"]
+        table_name = str(table["name"])
         mapper = mappers.get(table_name) or mappers.get("*")
         if mapper is None:
             raise ValueError(
@@ -84,16 +78,12 @@ def outlit_ingest(
                 continue
             rows[checked.event["uuid"]] = (mapped.key, row)
             events.append(checked)
-        # The events are checked once, above: batching and sending take them as they are.
-        for batch in plan_batches(events, envelope(source, None, None)):
-            if isinstance(batch, EventRejection):  # one event larger than a request may be
-                key, row = rows[str(batch.uuid)]
-                report(table_name, key, batch.message, row)
-                continue
-            outcome = get_client().send_prepared(batch, source=source)
-            for rejected in outcome.rejected:
-                key, row = rows[rejected.uuid]
-                report(table_name, key, rejected.message or "rejected by Outlit", row)
+        # The events are checked once, above: deliver() batches and sends them as they are, and names
+        # each one refused (by Outlit, or before sending for being larger than a request may be).
+        outcome = get_client().deliver(events, source=source, keep_delivered=False)
+        for rejected in outcome.rejected:
+            key, row = rows[rejected.uuid]
+            report(table_name, key, rejected.message or "rejected by Outlit", row)
 
     return dlt.destination(
         send,

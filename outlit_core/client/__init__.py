@@ -15,7 +15,9 @@ from .events import (
     EventRejection,
     IngestResult,
     PreparedEvent,
+    is_email,
     iter_event_batches,
+    plan_requests,
     prepare_event,
 )
 from .exceptions import (
@@ -90,7 +92,9 @@ __all__ = [
     "ToolSpec",
     "check_read_only_sql",
     "get_tool",
+    "is_email",
     "iter_event_batches",
+    "plan_requests",
     "platform_actions",
     "prepare_event",
     "resolve_platform_route",

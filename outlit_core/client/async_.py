@@ -12,9 +12,18 @@ from pydantic import SecretStr
 from . import calls, responses
 from .base import ClientBase, to_dataframe
 from .config import ClientConfig
-from .delivery import Delivery, Intake, as_prepared, check_one_request, one_batch
+from .delivery import (
+    Delivery,
+    Intake,
+    Settlement,
+    as_prepared,
+    check_concurrency,
+    check_one_request,
+    finish_done,
+    one_batch,
+)
 from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, envelope
-from .exceptions import OutlitArgumentError, OutlitError
+from .exceptions import OutlitError
 from .flow import Flow, Pager, Send, Sleep
 from .models import ApiKeyInfo, QueryResult
 from .ratelimit import TokenBucket
@@ -186,30 +195,31 @@ class AsyncOutlitClient(ClientBase):
         """:meth:`OutlitClient.deliver`; up to ``concurrency`` batches in flight at once (the shared rate
         limiter still caps the request rate). On a failure the batches still in flight are cancelled and
         their unconfirmed events are ``not_sent`` in ``partial_result``."""
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise OutlitArgumentError(
-                f"concurrency must be >= 1, got {concurrency}",
-                details=[{"path": ["concurrency"], "message": "must be >= 1"}],
-            )
+        check_concurrency(concurrency)
         env = envelope(source, user_identity, customer_identity)
         run = Delivery(self._core, events, env, stop=stop, on_batch=on_batch, keep_delivered=keep_delivered)
-        in_flight: set[asyncio.Task[DeliveryReport]] = set()
+        in_flight: dict[asyncio.Task[DeliveryReport], Settlement] = {}
+
+        async def reap(when: str) -> None:
+            done, _pending = await asyncio.wait(in_flight, return_when=when)
+            error = finish_done(run, in_flight, done)
+            if error is not None:
+                raise error
+
         try:
             for batch in run.batches():
                 if len(in_flight) >= concurrency:
-                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()
-                in_flight.add(asyncio.ensure_future(self._run(run.settle(self._http, batch))))
+                    await reap(asyncio.FIRST_COMPLETED)
+                settlement = run.start(batch)
+                in_flight[asyncio.ensure_future(self._run(run.settle(self._http, settlement)))] = settlement
             while in_flight:
-                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_EXCEPTION)
-                for task in done:
-                    task.result()
+                await reap(asyncio.FIRST_EXCEPTION)
         finally:
             for task in in_flight:
                 task.cancel()
             if in_flight:
                 await asyncio.wait(in_flight)
+                finish_done(run, in_flight, list(in_flight))
         return run.report
 
     async def send_prepared(

@@ -11,7 +11,15 @@ from pydantic import SecretStr
 from . import calls, responses
 from .base import ClientBase, to_dataframe
 from .config import ClientConfig
-from .delivery import Delivery, Intake, as_prepared, check_one_request, one_batch
+from .delivery import (
+    Delivery,
+    Intake,
+    as_prepared,
+    check_concurrency,
+    check_one_request,
+    drive_threads,
+    one_batch,
+)
 from .events import BatchResult, DeliveryReport, IngestResult, PreparedEvent, envelope
 from .events import prepare_event as prepare_event
 from .exceptions import OutlitError
@@ -219,6 +227,7 @@ class OutlitClient(ClientBase):
         stop: Any = None,
         on_batch: Callable[[DeliveryReport], None] | None = None,
         keep_delivered: bool = True,
+        concurrency: int = 1,
     ) -> DeliveryReport:
         """Deliver prepared events (each with a ``uuid``, not checked again), any number of them.
 
@@ -227,12 +236,17 @@ class OutlitClient(ClientBase):
         event's outcome is in the report (``delivered``, ``duplicate``, ``rejected`` with path and message,
         ``not_sent``); ``on_batch`` gets each settled batch's report. If a request fails for good, the
         exception's ``partial_result`` is the report so far.
+
+        Up to ``concurrency`` batches are in flight at once, on worker threads (the shared rate limiter
+        still caps the request rate); events are read and ``on_batch`` is called on the calling thread.
+        After a failure nothing new is sent, the batches in flight finish, and the first failure is raised.
         """
+        check_concurrency(concurrency)
         env = envelope(source, user_identity, customer_identity)
         run = Delivery(self._core, events, env, stop=stop, on_batch=on_batch, keep_delivered=keep_delivered)
-        for batch in run.batches():
-            self._run(run.settle(self._http, batch))
-        return run.report
+        return drive_threads(
+            run, lambda settlement: self._run(run.settle(self._http, settlement)), concurrency
+        )
 
     def send_prepared(
         self,

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from outlit_core.client.events import EventRejection, envelope, plan_batches
-from outlit_core.client.exceptions import OutlitInputError
-from outlit_core.reverse_load.mapping import EventMapping, load_mapping
-from outlit_core.reverse_load.runner import Mode, _Run, limit_events
+from outlit_core.client import EventRejection, OutlitInputError, plan_requests
+from outlit_core.reverse_load.changes import Mode, RowEvents, limit_events, plan_run
+from outlit_core.reverse_load.mapping import EventMapping
+from outlit_core.reverse_load.runner import SyncResult
 from outlit_core.reverse_load.warehouse import (
     LEDGER_TABLE,
     REJECTED_TABLE,
@@ -25,7 +25,6 @@ from outlit_core.reverse_load.warehouse import (
     LedgerEntry,
     LedgerState,
     Warehouse,
-    quote_table,
 )
 
 __all__ = ["UnknownSyncError", "preview_reverse_load", "reset_sync", "sync_status"]
@@ -106,31 +105,40 @@ def preview_reverse_load(
     ``sample`` of the events and of the local rejections. Rows Outlit itself would reject (a 400 for one
     event) can only show in a real run.
     """
-    event_mapping = load_mapping(mapping)
-    if (table is None) == (sql is None):
-        raise ValueError("pass exactly one of table= (a table name) or sql= (a SELECT query)")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be 1 or more, got {limit}")
-    query = f"SELECT * FROM {quote_table(table)}" if table else str(sql)
-    sync_name = event_mapping.sync_name(table)
+    plan = plan_run(
+        mapping, table=table, sql=sql, mode=mode, fresh_uuids=fresh_uuids, limit=limit, chunk_size=chunk_size
+    )
+    event_mapping, query, sync_name = plan.mapping, plan.query, plan.sync_name
     owns_warehouse = not isinstance(source, Warehouse)
     warehouse = Warehouse.open(source, schema=schema)
     try:
+        plan.check_query(warehouse.dialect)
         view: Any = warehouse if _has_bookkeeping(warehouse) else _NoLedger(warehouse)
-        run = _Run(view, None, event_mapping, sync_name, mode, chunk_size, 1, event_source)  # type: ignore[arg-type]
-        run.retry_rejected = retry_rejected
-        if fresh_uuids is not False:
-            run.fresh_label = "preview" if fresh_uuids is True else str(fresh_uuids)
         collector = _Collector(sample)
-        run.recorder = collector  # type: ignore[assignment]
+        run = RowEvents(
+            view,
+            collector,
+            event_mapping,
+            SyncResult("preview", sync_name, mode),
+            mode=mode,
+            namespace=event_mapping.uuid_namespace or sync_name,
+            event_source=event_source,
+            retry_rejected=retry_rejected,
+            fresh_label=None
+            if fresh_uuids is False
+            else "preview"
+            if fresh_uuids is True
+            else str(fresh_uuids),
+        )
         columns, chunks = view.read(query, chunk_size)
         columns = event_mapping.resolve_columns(columns)
         event_mapping.check_columns(columns)
-        events = run._events(columns, chunks)
+        events = run.events(columns, chunks)
         if limit is not None:
             events = limit_events(events, limit)
-        would_send, batches, sample_events = 0, 0, []
-        for planned in plan_batches(events, envelope(event_source, None, None)):
+        would_send, batches = 0, 0
+        sample_events: list[dict[str, Any]] = []
+        for planned in plan_requests(events, source=event_source):
             if isinstance(planned, EventRejection):  # one event over the request size limit
                 run.pending.pop(str(planned.uuid), None)
                 run.result.rejected += 1

@@ -1,64 +1,64 @@
-"""Settle one batch with Outlit: every event ends up accepted or rejected by name, never silently dropped.
+"""The run's side of the client's ``deliver()``: each settled batch's outcomes become ledger rows.
 
-The client's ``send_prepared`` does the work: it retries 429s, 5xx and transport errors, and after a 400
-that names some events (Outlit then stored nothing) it sets those aside and sends the rest again with the
-same uuids (anything Outlit did store is deduplicated, not doubled). This module only turns its per-uuid
-report into the shape the runner records.
+``deliver()`` does the sending: batches, up to ``max_in_flight`` requests at once, retries of 429s, 5xx and
+transport errors, and after a 400 that names some events (Outlit then stored nothing) the rest sent again
+with the same uuids. It hands every batch it started, settled or failed, to :class:`BatchOutcomes` on the
+run's own thread. An event neither delivered nor rejected (``not_sent``: its request failed for good) stays
+out of the ledger, so the next run sends it again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+from outlit_core.client import DeliveryReport
+from outlit_core.reverse_load.changes import LedgerWriter, RowEvents, field_path
+from outlit_core.reverse_load.rows import row_as_json
+from outlit_core.reverse_load.warehouse import DeadLetter, LedgerEntry
+
+if TYPE_CHECKING:
+    from outlit_core.reverse_load.runner import SyncResult
 
 
-@dataclass
-class Delivery:
-    delivered: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[tuple[dict[str, Any], str | None, str]] = field(default_factory=list)  # event, path, why
-    retries: int = 0
-    requests: int = 0
+class BatchOutcomes:
+    """``on_batch`` for one run: ledger entries and dead letters to the recorder, counts to the result."""
 
+    def __init__(self, rows: RowEvents, recorder: LedgerWriter, result: SyncResult) -> None:
+        self.rows = rows
+        self.recorder = recorder
+        self.result = result
+        self.number = 0
 
-def deliver_batch(client: Any, batch: list[dict[str, Any]], source: str = "server") -> Delivery:
-    """Send ``batch`` (checked events with uuids) until each event is accepted or rejected; thread-safe.
-
-    An event neither delivered nor rejected (only if the client raises) is in neither list, so the runner
-    leaves it out of the ledger and the next run sends it again.
-    """
-    return _from_report(client.send_prepared(batch, source=source), batch)
-
-
-def partial_delivery(failure: BaseException, batch: list[dict[str, Any]]) -> Delivery | None:
-    """What a batch that failed for good still settled: events Outlit confirmed first, and every retry."""
-    report = getattr(failure, "partial_result", None)
-    if report is None or not hasattr(report, "outcomes"):
-        return None
-    outcome = _from_report(report, batch)
-    attempts = int(getattr(failure, "attempts", 1))
-    outcome.retries += attempts - 1  # the request that gave up is in no report
-    outcome.requests += 1
-    return outcome
-
-
-def _from_report(report: Any, batch: list[dict[str, Any]]) -> Delivery:
-    by_uuid = {event["uuid"]: event for event in batch}
-    # ``requests`` counts the batch's sends (first and resends); ``retries`` every repeat of any kind.
-    outcome = Delivery(retries=report.retries + report.resends, requests=report.requests - report.retries)
-    for result in report.outcomes.values():
-        event = by_uuid[result.uuid]
-        if result.status == "delivered":
-            outcome.delivered.append(event)
-        elif result.status == "rejected":
-            outcome.rejected.append((event, field_path(result.path), result.message or "rejected"))
-    return outcome
-
-
-def field_path(path: Any) -> str | None:
-    """``["events", 3, "email"]`` -> ``"email"``: the field within the event, which is what a user fixes."""
-    if not path:
-        return None
-    parts = list(path)
-    if len(parts) >= 2 and parts[0] == "events" and isinstance(parts[1], int):
-        parts = parts[2:]
-    return ".".join(str(p) for p in parts) or None
+    def __call__(self, part: DeliveryReport) -> None:
+        local = part.requests == 0  # an event refused before sending (larger than a request may be)
+        batch_id = f"{self.result.run_id}:{'local' if local else self.number}"
+        self.number += 0 if local else 1
+        entries: list[LedgerEntry] = []
+        dead: list[DeadLetter] = []
+        sent = rejected = 0
+        for outcome in part.outcomes.values():
+            if outcome.status == "not_sent":
+                continue  # stays out of the ledger: the next run sends it again, same uuid
+            mapped, row = self.rows.pending.pop(outcome.uuid)
+            if outcome.status != "rejected":  # delivered, or a duplicate Outlit already had
+                sent += 1
+                entries.append(
+                    LedgerEntry(mapped.key, mapped.content_hash, outcome.uuid, "delivered", batch_id)
+                )
+                continue
+            rejected += 1
+            reason = outcome.message or "rejected"
+            if outcome.client_side:
+                entries.append(LedgerEntry(mapped.key, mapped.content_hash, "", "rejected"))
+                dead.append(DeadLetter(mapped.key, "local", reason, None, None, row_as_json(row)))
+                continue
+            entries.append(LedgerEntry(mapped.key, mapped.content_hash, outcome.uuid, "rejected", batch_id))
+            path = field_path(outcome.path)
+            dead.append(DeadLetter(mapped.key, "api", reason, path, outcome.uuid, row_as_json(row)))
+        self.recorder.record(batch_id, entries, dead)
+        result = self.result
+        result.sent += sent
+        result.rejected += rejected
+        # ``batches`` counts the batches' sends (first and resends); ``retries`` every repeat of any kind.
+        result.retries += part.retries + part.resends
+        result.batches += part.requests - part.retries

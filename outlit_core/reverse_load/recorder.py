@@ -2,15 +2,16 @@
 
 A warehouse commit costs about as long as an ingest request, so committing on the thread that maps rows
 and hands out batches would halve throughput. Batches accepted by Outlit are queued here instead, and a
-writer thread with a connection of its own commits whatever has queued up in one transaction. The ledger
-is still written only after Outlit accepted a batch: a crash before the commit means a resend with the same
-uuids, which Outlit deduplicates.
+writer thread with a connection of its own commits what has queued up (gathered for up to 50 ms) in one
+transaction. The ledger is still written only after Outlit accepted a batch: a crash before the commit
+means a resend with the same uuids, which Outlit deduplicates.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ class _Item:
 
 
 _STOP = object()
+_LINGER_S = 0.05  # how long the writer gathers batches into one transaction
+_MAX_ROWS = 5_000  # ... or until this many rows are waiting
 
 
 class Recorder:
@@ -70,13 +73,23 @@ class Recorder:
         while not stop:
             items: list[_Item] = []
             item = self._queue.get()
+            # Linger a little after the first batch: one transaction per ~50 ms instead of one per batch,
+            # since a commit and the upsert's fixed cost are most of a small write. A crash meanwhile only
+            # means a resend, which Outlit deduplicates; close() ends the wait at once.
+            deadline = time.monotonic() + _LINGER_S
+            rows = 0
             while True:
                 if item is _STOP:
                     stop = True
-                elif isinstance(item, _Item):
+                    break
+                if isinstance(item, _Item):
                     items.append(item)
+                    rows += len(item.entries) + len(item.dead_letters)
+                remaining = deadline - time.monotonic()
+                if rows >= _MAX_ROWS or remaining <= 0:
+                    break
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
             if items and self._error is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import uuid
@@ -12,7 +11,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException
 
-from outlit_core.client.events import MAX_BATCH_EVENTS, EventRejection, IngestResult, prepare_event
+from outlit_core.client import EventRejection, IngestResult, prepare_event
 from outlit_provider.links import OutlitTrackingSettingsLink
 from outlit_provider.operators._templating import is_templated
 from outlit_provider.operators.base import OutlitBaseOperator
@@ -105,37 +104,23 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
         return out
 
     def _send(self, events: list[dict[str, Any]]) -> IngestResult:
-        """send_events one request-sized chunk at a time, so on_kill stops the task between requests.
+        """``send_events`` with the kill signal: on_kill stops it between requests.
 
-        Rejection indexes come back relative to the chunk and are shifted to positions in ``events``.
+        Nothing not yet sent is lost: the uuids are derived from the task run, so a rerun resends these
+        events and Outlit drops the ones it already stored.
         """
-        total = IngestResult()
         with self.hook.get_client() as client:
-            for start in range(0, len(events), MAX_BATCH_EVENTS):
-                total = self._send_chunk(client, events, start, total)
-        return total
-
-    def _send_chunk(
-        self, client: Any, events: list[dict[str, Any]], start: int, total: IngestResult
-    ) -> IngestResult:
-        # Nothing sent yet is lost: the uuids are derived from the task run, so a rerun resends these
-        # events and Outlit drops the ones it already stored.
-        self._check_stop(
-            f"sending {start} of {len(events)} event(s) ({total.accepted} acknowledged); "
-            "rerun the task to send the rest"
-        )
-        chunk = client.send_events(
-            events[start : start + MAX_BATCH_EVENTS],
-            source=self.source,
-            user_identity=self.user_identity,
-            customer_identity=self.customer_identity,
-        )
-        total.accepted += chunk.accepted
-        total.requests += chunk.requests
-        total.retries += chunk.retries
-        total.batches += chunk.batches
-        total.rejected.extend(dataclasses.replace(r, index=r.index + start) for r in chunk.rejected)
-        return total
+            result = client.send_events(
+                events,
+                source=self.source,
+                user_identity=self.user_identity,
+                customer_identity=self.customer_identity,
+                stop=self.stop_event,
+            )
+        if result.stopped:
+            progress = f"{result.accepted} of {len(events)} event(s) were acknowledged"
+            self._check_stop(f"{progress}; rerun the task to send the rest")
+        return result
 
     def execute(self, context: Context) -> dict[str, Any]:
         events = self._with_uuids(self._events(), context)

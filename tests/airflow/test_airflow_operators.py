@@ -313,19 +313,18 @@ def test_on_kill_stops_ingest_between_batches_and_a_rerun_sends_the_rest(fresh_c
     from outlit_core.client import OutlitClient
 
     op = OutlitIngestEventsOperator(task_id="i", events=_events(250))
-    real_send = OutlitClient.send_events
+    real_deliver = OutlitClient.deliver
 
-    def send_then_kill(self, *args, **kwargs):
-        result = real_send(self, *args, **kwargs)
-        op.on_kill()  # as if SIGTERM arrived while the first batch was in flight
-        return result
+    def deliver_then_kill(self, *args, **kwargs):
+        # as if SIGTERM arrived while the first batch was in flight
+        return real_deliver(self, *args, on_batch=lambda _batch: op.on_kill(), **kwargs)
 
-    monkeypatch.setattr(OutlitClient, "send_events", send_then_kill)
-    with pytest.raises(OutlitTaskStopped, match=r"100 of 250 event\(s\) \(100 acknowledged\)"):
+    monkeypatch.setattr(OutlitClient, "deliver", deliver_then_kill)
+    with pytest.raises(OutlitTaskStopped, match=r"after 100 of 250 event\(s\) were acknowledged"):
         op.execute(context)
     assert len(fresh_conn.ingested()["events"]) == 100
     # The retry derives the same uuids: Outlit keeps one copy of the first 100 and stores the other 150.
-    monkeypatch.setattr(OutlitClient, "send_events", real_send)
+    monkeypatch.setattr(OutlitClient, "deliver", real_deliver)
     OutlitIngestEventsOperator(task_id="i", events=_events(250)).execute(context)
     uuids = [e["uuid"] for e in fresh_conn.ingested()["events"]]
     assert len(uuids) == len(set(uuids)) == 250

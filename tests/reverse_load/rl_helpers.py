@@ -66,6 +66,19 @@ def account_rows(n: int = GOOD_ROWS, *, with_bad: bool = True) -> list[tuple[Any
     return rows
 
 
+def sqlite_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, with_bad: bool = True) -> Path:
+    """The accounts table in a SQLite file, reachable as the Airflow connection ``warehouse``."""
+    import sqlite3
+
+    path = tmp_path / "warehouse.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute(CREATE.replace("DOUBLE PRECISION", "REAL"))
+        rows = [(*r[:5], r[5].isoformat()) for r in account_rows(with_bad=with_bad)]
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    return path
+
+
 def expected_dead_letters() -> dict[str, tuple[str, str | None]]:
     """row_key -> (stage, field path) for every bad row."""
     out = {json.dumps([k]): ("local", f) for k, (_c, f) in LOCAL_BAD.items()}

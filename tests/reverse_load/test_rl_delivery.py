@@ -1,83 +1,80 @@
-"""deliver_batch on the answers the sandbox does not give: a 207 partial success, a 400 then 200, failures."""
+"""What the runner records from deliver()'s answers the sandbox does not give: a 207 partial success, a
+400 naming one event's field, a failure after retries (issue 13 item 2: the runner is a thin caller)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 import respx
+from rl_helpers import CREATE, MAPPING, account_rows
 
-from outlit_core.client import OutlitClient, OutlitServerError
-from outlit_core.reverse_load.delivery import deliver_batch, field_path
+from outlit_core.client import OutlitClient
+from outlit_core.reverse_load import ReverseLoadError, run_reverse_load
 
 BASE = "https://outlit.test"
 ROUTE = f"{BASE}/api/i/v1/pk_test/events"
 
 
-def _events(n: int) -> list[dict]:
-    return [
-        {
-            "type": "custom",
-            "eventName": "e",
-            "url": "server://t",
-            "path": "/",
-            "userId": f"u{i}",
-            "uuid": f"00000000-0000-4000-8000-00000000000{i}",
-        }
-        for i in range(n)
-    ]
+def _table(path: Path, n: int) -> str:
+    with duckdb.connect(str(path)) as con:
+        con.execute(CREATE)
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", account_rows(n, with_bad=False))
+    return str(path)
 
 
 def _client() -> OutlitClient:
     return OutlitClient(api_key="ok_test", public_key="pk_test", base_url=BASE, max_retries=0)
 
 
-@respx.mock
-def test_207_keeps_the_stored_events_and_rejects_the_named_one() -> None:
-    respx.post(ROUTE).mock(
-        return_value=httpx.Response(
-            207, json={"success": False, "processed": 2, "errors": [{"index": 1, "message": "Invalid event"}]}
-        )
-    )
-    with _client() as client:
-        outcome = deliver_batch(client, _events(3))
-    assert [e["userId"] for e in outcome.delivered] == ["u0", "u2"]
-    assert [(e["userId"], message) for e, _path, message in outcome.rejected] == [("u1", "Invalid event")]
-    assert outcome.requests == 1
+def _ledger(db: str) -> dict[str, str]:
+    with duckdb.connect(db) as con:
+        return dict(con.execute("SELECT row_key, status FROM _outlit_sync_ledger").fetchall())
+
+
+def _dead(db: str) -> list[tuple[str, str, str | None, str]]:
+    with duckdb.connect(db) as con:
+        return con.execute("SELECT row_key, stage, field_path, reason FROM _outlit_rejected").fetchall()
+
+
+def _keys(body: bytes) -> list[str]:
+    return [e["customerId"] for e in json.loads(body)["events"]]
 
 
 @respx.mock
-def test_400_resends_the_rest_with_the_same_uuids() -> None:
-    bodies: list[dict] = []
+def test_a_400_naming_one_field_dead_letters_that_row_and_delivers_the_rest(tmp_path: Path) -> None:
+    db = _table(tmp_path / "w.duckdb", 4)
+    calls: list[list[str]] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        bodies.append(body)
-        if len(bodies) == 1:
-            error = {"path": ["events", 2, "userId"], "message": "Too long"}
+        calls.append(_keys(request.content))
+        if len(calls) == 1:
+            error = {"path": ["events", 2, "traits", "plan"], "message": "Too long"}
             return httpx.Response(400, json={"success": False, "message": "bad", "errors": [error]})
-        return httpx.Response(200, json={"success": True, "processed": len(body["events"])})
+        return httpx.Response(200, json={"success": True, "processed": len(calls[-1])})
 
     respx.post(ROUTE).mock(side_effect=answer)
-    events = _events(4)
     with _client() as client:
-        outcome = deliver_batch(client, events)
-    assert [e["userId"] for e, *_ in outcome.rejected] == ["u2"]
-    assert outcome.rejected[0][1] == "userId"
-    assert [e["userId"] for e in outcome.delivered] == ["u0", "u1", "u3"]
-    assert [e["uuid"] for e in bodies[1]["events"]] == [events[i]["uuid"] for i in (0, 1, 3)]
-    assert (outcome.requests, outcome.retries) == (2, 1)
-
-
-def test_field_path_drops_the_event_position() -> None:
-    assert field_path(["events", 3, "traits", "plan"]) == "traits.plan"
-    assert field_path(["email"]) == "email"
-    assert field_path([]) is None
+        result = run_reverse_load(db, MAPPING, table="accounts", client=client)
+    refused = calls[0][2]
+    assert calls[1] == [k for k in calls[0] if k != refused]  # the rest again, nothing else
+    assert (result.sent, result.rejected, result.batches, result.retries, result.status) == (
+        3,
+        1,
+        2,
+        1,
+        "partial",
+    )
+    assert _dead(db) == [(f'["{refused}"]', "api", "traits.plan", "Too long")]
+    assert sorted(_ledger(db).values()) == ["delivered"] * 3 + ["rejected"]
 
 
 @respx.mock
-def test_207_confirming_fewer_than_sent_resends_the_unconfirmed() -> None:
+def test_a_207_confirming_fewer_than_sent_resends_and_records_each_row_once(tmp_path: Path) -> None:
+    db = _table(tmp_path / "w.duckdb", 3)
     route = respx.post(ROUTE)
     route.side_effect = [
         httpx.Response(
@@ -86,30 +83,28 @@ def test_207_confirming_fewer_than_sent_resends_the_unconfirmed() -> None:
         httpx.Response(200, json={"success": True, "processed": 2}),
     ]
     with _client() as client:
-        outcome = deliver_batch(client, _events(3))
-    assert [e["userId"] for e in outcome.delivered] == ["u1", "u2"]
-    assert [e["userId"] for e, *_ in outcome.rejected] == ["u0"]
-    assert [e["userId"] for e in json.loads(route.calls[1].request.content)["events"]] == ["u1", "u2"]
-    assert (outcome.requests, outcome.retries) == (2, 1)
+        result = run_reverse_load(db, MAPPING, table="accounts", client=client)
+    first = _keys(route.calls[0].request.content)
+    assert _keys(route.calls[1].request.content) == first[1:]
+    assert (result.sent, result.rejected, result.batches) == (2, 1, 2)
+    assert [(key, stage, reason) for key, stage, _f, reason in _dead(db)] == [
+        (f'["{first[0]}"]', "api", "Invalid event")
+    ]
 
 
 @respx.mock
-def test_events_are_sent_as_prepared_without_a_second_check(monkeypatch) -> None:
-    import outlit_core.client.sync as sync_module
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("deliver_batch must not check the runner's events again")
-
-    monkeypatch.setattr(sync_module, "prepare_event", refuse)
-    respx.post(ROUTE).mock(return_value=httpx.Response(200, json={"success": True, "processed": 2}))
+def test_a_failure_after_retries_records_nothing_of_that_batch_and_a_rerun_sends_it(tmp_path: Path) -> None:
+    db = _table(tmp_path / "w.duckdb", 2)
+    route = respx.post(ROUTE)
+    route.side_effect = [
+        httpx.Response(503, json={"success": False}),
+        httpx.Response(200, json={"success": True, "processed": 2}),
+    ]
     with _client() as client:
-        outcome = deliver_batch(client, _events(2))
-    assert [e["userId"] for e in outcome.delivered] == ["u0", "u1"] and outcome.rejected == []
-
-
-@respx.mock
-def test_a_failure_after_retries_raises_so_nothing_is_recorded_as_delivered() -> None:
-    respx.post(ROUTE).mock(return_value=httpx.Response(503, json={"success": False}))
-    with _client() as client, pytest.raises(OutlitServerError) as info:
-        deliver_batch(client, _events(2))
-    assert [o.status for o in info.value.partial_result.outcomes.values()] == ["not_sent", "not_sent"]
+        with pytest.raises(ReverseLoadError) as info:
+            run_reverse_load(db, MAPPING, table="accounts", client=client)
+        assert (info.value.result.sent, info.value.result.batches) == (0, 1)
+        assert _ledger(db) == {}
+        again = run_reverse_load(db, MAPPING, table="accounts", client=client)
+    assert again.sent == 2 and sorted(_ledger(db).values()) == ["delivered", "delivered"]
+    assert route.calls[0].request.content == route.calls[1].request.content  # same uuids: Outlit dedupes

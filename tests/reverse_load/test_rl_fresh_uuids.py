@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections import Counter
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 
 import pytest
 from rl_helpers import (
-    CREATE,
     GOOD_ROWS,
     MAPPING,
     Source,
@@ -19,6 +17,7 @@ from rl_helpers import (
     account_rows,
     duplicates,
     good_keys,
+    sqlite_warehouse,
     stored,
 )
 
@@ -112,12 +111,7 @@ def test_operator_fresh_uuids_label_resends_everything_once(
 ) -> None:
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
-    path = tmp_path / "warehouse.sqlite"
-    with sqlite3.connect(path) as con:
-        con.execute(CREATE.replace("DOUBLE PRECISION", "REAL"))
-        rows = [(*r[:5], r[5].isoformat()) for r in account_rows(with_bad=False)]
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    sqlite_warehouse(tmp_path, monkeypatch, with_bad=False)
     sb = fresh_sandbox
     outlit = {"base_url": sb.base_url, "public_key": sb.public_key}
     conn = {"conn_type": "outlit", "password": sb.api_key, "extra": outlit}

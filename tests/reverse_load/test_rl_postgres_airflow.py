@@ -17,6 +17,7 @@ from rl_helpers import (
     assert_exactly_once,
     expected_dead_letters,
     good_keys,
+    sqlite_warehouse,
     stored,
 )
 
@@ -74,13 +75,7 @@ def _outlit_connection(sb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sqlite_conn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "warehouse.sqlite"
-    with sqlite3.connect(path) as con:
-        con.execute(CREATE.replace("DOUBLE PRECISION", "REAL"))
-        rows = [(*r[:5], r[5].isoformat()) for r in account_rows()]
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-    return path
+    return sqlite_warehouse(tmp_path, monkeypatch)
 
 
 def test_sql_to_outlit_operator_with_an_airflow_sqlite_connection(

@@ -1,10 +1,9 @@
-"""Issues 11 and 15: duplicate keys, futures settled once, true counts, timestamps, e-mails, uuid names."""
+"""Issues 11 and 15: duplicate keys, true counts, timestamps, e-mails, uuid names."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,7 @@ import pytest
 from rl_helpers import CREATE, MAPPING, account_rows, stored
 
 from outlit_core.client import OutlitClient, RetryPolicy
-from outlit_core.reverse_load import ReverseLoadError, Warehouse, load_mapping, run_reverse_load
-from outlit_core.reverse_load.delivery import Delivery
-from outlit_core.reverse_load.recorder import Recorder
-from outlit_core.reverse_load.rows import MappedRow
-from outlit_core.reverse_load.runner import _Run
+from outlit_core.reverse_load import ReverseLoadError, run_reverse_load
 
 
 def _table(path: Path, rows: list[tuple[Any, ...]]) -> str:
@@ -47,40 +42,6 @@ def test_duplicate_keys_are_dead_lettered_every_time_not_resent(
     assert (second.sent, second.duplicate_keys, second.status) == (0, 2, "partial")  # no resend, ever
     assert "acc_00001" not in {e["customerId"] for e in stored(fresh_sandbox)}
     assert "occurs more than once" in _dead(db)['["acc_00001"]']
-
-
-def test_a_future_finishing_between_scans_is_settled_exactly_once(tmp_path: Path, client: Any) -> None:
-    db = _table(tmp_path / "w.duckdb", [])
-    with Warehouse.open(db) as wh:
-        wh.ensure_tables()
-        run = _Run(wh, client, load_mapping(MAPPING), "s", "changed", 10, 2, "server")
-        run.recorder = Recorder(wh, sync_name="s", run_id=run.result.run_id)
-
-        class LateFuture(Future):  # type: ignore[type-arg]
-            """Not done at the first look, done at every later one: the race of two scans."""
-
-            looks = 0
-
-            def done(self) -> bool:
-                LateFuture.looks += 1
-                return LateFuture.looks > 1 and super().done()
-
-        events = {}
-        window: list[tuple[str, Future[Delivery]]] = []
-        for n, future in enumerate((Future(), LateFuture())):
-            event = {"uuid": f"00000000-0000-4000-8000-00000000000{n}", "type": "identify"}
-            run.pending[event["uuid"]] = (MappedRow(f'["k{n}"]', f"h{n}", event), {})
-            run.in_flight[f"b{n}"] = [event]
-            future.set_result(Delivery(delivered=[event], requests=1))
-            window.append((f"b{n}", future))
-            events[n] = event
-        run._settle(window, block=False)
-        assert [b for b, _f in window] == ["b1"]  # the late one stays for the next settle, not dropped
-        run._settle(window, block=False)
-        run.recorder.close()
-        assert window == [] and run.result.sent == 2 and run.pending == {}
-        ledger = wh.query("SELECT row_key FROM _outlit_sync_ledger ORDER BY row_key")
-    assert ledger == [('["k0"]',), ('["k1"]',)]
 
 
 def test_retries_of_a_failed_run_are_counted(tmp_path: Path, fresh_sandbox: Any) -> None:

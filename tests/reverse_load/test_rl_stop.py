@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -12,7 +11,6 @@ import httpx
 import pytest
 from rl_helpers import (
     BAD_ROWS,
-    CREATE,
     GOOD_ROWS,
     MAPPING,
     Source,
@@ -21,6 +19,7 @@ from rl_helpers import (
     assert_exactly_once,
     duplicates,
     good_keys,
+    sqlite_warehouse,
     stored,
 )
 
@@ -90,12 +89,7 @@ def test_operator_on_kill_stops_the_run_and_the_next_try_sends_the_rest(
     from outlit_provider.hooks.outlit import OutlitHook
     from outlit_provider.transfers.sql_to_outlit import SqlToOutlitOperator
 
-    path = tmp_path / "warehouse.sqlite"
-    with sqlite3.connect(path) as con:
-        con.execute(CREATE.replace("DOUBLE PRECISION", "REAL"))
-        rows = [(*r[:5], r[5].isoformat()) for r in account_rows(with_bad=False)]
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)", rows)
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    path = sqlite_warehouse(tmp_path, monkeypatch, with_bad=False)
     op = SqlToOutlitOperator(
         task_id="accounts_to_outlit", conn_id="warehouse", table="accounts", mapping=MAPPING, max_in_flight=1
     )

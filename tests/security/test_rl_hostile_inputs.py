@@ -101,6 +101,16 @@ def test_write_sql_is_refused_before_it_runs(warehouse: Path, sql: str) -> None:
     assert tables == {"t"}  # not even the bookkeeping tables were created
 
 
+@pytest.mark.parametrize("sql", WRITES[:3])
+def test_a_dry_run_refuses_write_sql_the_same_way(warehouse: Path, sql: str) -> None:
+    from outlit_core.reverse_load.admin import preview_reverse_load
+
+    with pytest.raises(UnsafeWarehouseSQLError, match="SELECT"):
+        preview_reverse_load(str(warehouse), MAPPING, sql=sql)
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("SELECT count(*) FROM t").fetchone() == (2,)
+
+
 def test_the_cli_refuses_write_sql_in_one_line(warehouse: Path, mapping_file: Path) -> None:
     done = _cli(
         "--from", str(warehouse), "--sql", "DELETE FROM t; SELECT * FROM t", "--mapping", str(mapping_file)
