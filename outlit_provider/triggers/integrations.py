@@ -16,12 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from outlit_provider.hooks.integration_status import (
-    StatusCheck,
-    acheck_connect_session,
-    acheck_sync_status,
-    parse_timestamp,
-)
+from outlit_core.parsing import parse_timestamp
+from outlit_provider.hooks.integration_status import StatusCheck, acheck_connect_session, acheck_sync_status
 from outlit_provider.hooks.outlit import OutlitHook
 
 if TYPE_CHECKING:
@@ -179,7 +175,7 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
         return {"provider": self.provider}
 
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
-        bound = parse_timestamp(self.synced_after, field_name="synced_after") if self.synced_after else None
+        bound = parse_timestamp(self.synced_after, field="synced_after") if self.synced_after else None
         return await acheck_sync_status(client, self.provider, models=self.models, synced_after=bound)
 
 
