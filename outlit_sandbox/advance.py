@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dataset import LATE_EVENT_WINDOW, Dataset
 from .timeutil import iso
@@ -17,6 +17,29 @@ class Advancing:
 
     seed: int
     now: datetime
+
+    if TYPE_CHECKING:  # defined by the Generator this class is mixed into
+
+        def _event(
+            self,
+            rng: random.Random,
+            ds: Dataset,
+            customer: dict[str, Any],
+            users: list[dict[str, Any]],
+            ts: datetime,
+        ) -> dict[str, Any]: ...
+
+        def _fact(
+            self,
+            rng: random.Random,
+            ds: Dataset,
+            customer: dict[str, Any],
+            k: int,
+            per_customer: int,
+            detected: datetime | None = None,
+        ) -> dict[str, Any]: ...
+
+        def _refresh_activity(self, ds: Dataset, customer: dict[str, Any]) -> None: ...
 
     # -------------------------------------------------------------------------------------- advance
     def advance(

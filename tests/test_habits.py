@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,3 +18,13 @@ def test_no_test_module_edits_sys_path() -> None:
         if re.search(r"sys\.path\.(insert|append|extend)|sys\.path\s*[+]?=", line)
     ]
     assert offenders == []
+
+
+def test_every_shipped_package_is_typed_and_type_checked() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    # the wheel takes every file of these folders, so the PEP 561 marker beside __init__.py ships with it
+    assert [p for p in packages if not (ROOT / p / "py.typed").is_file()] == []
+    checked = config["tool"]["mypy"]["files"]
+    assert set(packages) <= set(checked)
+    assert "mypy" in (ROOT / "Makefile").read_text().split("\nlint:")[1].split("\n\n")[0]

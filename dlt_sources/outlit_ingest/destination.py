@@ -56,7 +56,7 @@ def outlit_ingest(
             on_rejected(table, key, reason, row)
 
     def send(items: Any, table: TTableSchema) -> None:
-        table_name = table["name"]
+        table_name = str(table["name"])
         mapper = mappers.get(table_name) or mappers.get("*")
         if mapper is None:
             raise ValueError(
@@ -109,4 +109,4 @@ def outlit_ingest(
 def _mappers(mapping: MappingLike | Mapping[str, MappingLike]) -> dict[str, RowMapper]:
     if isinstance(mapping, Mapping) and "event_type" not in mapping:
         return {table: RowMapper(load_mapping(m)) for table, m in mapping.items()}
-    return {"*": RowMapper(load_mapping(mapping))}  # type: ignore[arg-type]
+    return {"*": RowMapper(load_mapping(mapping))}

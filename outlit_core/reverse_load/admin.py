@@ -129,7 +129,8 @@ def preview_reverse_load(
         events = run._events(columns, chunks)
         if limit is not None:
             events = limit_events(events, limit)
-        would_send, batches, sample_events = 0, 0, []
+        would_send, batches = 0, 0
+        sample_events: list[dict[str, Any]] = []
         for planned in plan_batches(events, envelope(event_source, None, None)):
             if isinstance(planned, EventRejection):  # one event over the request size limit
                 run.pending.pop(str(planned.uuid), None)

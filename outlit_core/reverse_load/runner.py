@@ -459,7 +459,8 @@ class _Run:
             wait([future for _batch_id, future in window], return_when=FIRST_COMPLETED)
         # One scan decides: a future that completes after it stays in the window for the next call, so
         # every future is settled exactly once (two scans could drop one finishing in between).
-        finished, waiting = [], []
+        finished: list[tuple[str, Future[Delivery]]] = []
+        waiting: list[tuple[str, Future[Delivery]]] = []
         for item in window:
             (finished if item[1].done() else waiting).append(item)
         if not finished:

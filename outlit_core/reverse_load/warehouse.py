@@ -336,7 +336,7 @@ class Warehouse:
                 ]
                 self._upsert_ledger(cur, rows)
             if dead_letters:
-                rows = [
+                rejected = [
                     (run_id, sync_name, d.key, d.stage, d.reason, d.field_path, d.event_uuid, d.row_json, now)
                     for d in dead_letters
                 ]
@@ -344,7 +344,7 @@ class Warehouse:
                     cur,
                     REJECTED_TABLE,
                     _REJECTED_COLUMNS,
-                    rows,
+                    rejected,
                 )
             self._commit(cur)
         except BaseException:

@@ -182,7 +182,7 @@ class Platform:
         )
 
     def _agent(self, key: str, name: str, at: str, actions: list[str], *, enabled: bool) -> dict[str, Any]:
-        agent = {
+        agent: dict[str, Any] = {
             "id": self._uuid(),
             "agentKey": key,
             "displayName": name,
@@ -205,7 +205,7 @@ class Platform:
     def _destination(
         self, provider: str, kind: str, name: str, masked: dict[str, Any], at: str, *, default: bool = False
     ) -> dict[str, Any]:
-        dest = {
+        dest: dict[str, Any] = {
             "id": self._uuid(),
             "key": re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "destination",
             "name": name,
@@ -231,7 +231,7 @@ class Platform:
     def _signal(
         self, kind: str, name: str, definition: dict[str, Any], at: str, desc: str | None = None
     ) -> dict[str, Any]:
-        signal = {
+        signal: dict[str, Any] = {
             "id": self._uuid(),
             "key": re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "signal",
             "managedBy": "CODE",
