@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,3 +31,13 @@ def test_every_shipped_package_is_typed_and_type_checked() -> None:
     checked = config["tool"]["mypy"]["files"]
     assert set(packages) <= set(checked)
     assert "mypy" in (ROOT / "Makefile").read_text().split("\nlint:")[1].split("\n\n")[0]
+
+
+def test_deprecations_are_filtered_by_name_and_ours_fail_the_test() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    filters = config["tool"]["pytest"]["ini_options"]["filterwarnings"]
+    # no blanket ignore: a deprecation nobody named shows in the warnings summary
+    assert [f for f in filters if re.fullmatch(r"ignore::\w*Warning", f)] == []
+    for package in ("outlit_core", "outlit_provider", "outlit_cli", "dlt_sources", "outlit_sandbox"):
+        with pytest.raises(DeprecationWarning, match="old way"):
+            warnings.warn_explicit("old way", DeprecationWarning, f"{package}/x.py", 1, module=f"{package}.x")
