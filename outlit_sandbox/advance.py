@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,27 +20,9 @@ class Advancing:
     now: datetime
 
     if TYPE_CHECKING:  # defined by the Generator this class is mixed into
-
-        def _event(
-            self,
-            rng: random.Random,
-            ds: Dataset,
-            customer: dict[str, Any],
-            users: list[dict[str, Any]],
-            ts: datetime,
-        ) -> dict[str, Any]: ...
-
-        def _fact(
-            self,
-            rng: random.Random,
-            ds: Dataset,
-            customer: dict[str, Any],
-            k: int,
-            per_customer: int,
-            detected: datetime | None = None,
-        ) -> dict[str, Any]: ...
-
-        def _refresh_activity(self, ds: Dataset, customer: dict[str, Any]) -> None: ...
+        _event: Callable[..., dict[str, Any]]
+        _fact: Callable[..., dict[str, Any]]
+        _refresh_activity: Callable[..., None]
 
     # -------------------------------------------------------------------------------------- advance
     def advance(

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from outlit_cli.commands.connection import add_connection_args
+from outlit_cli.commands.connection import add_command
 from outlit_cli.commands.extract_run import REFRESH_MODES
 
 
@@ -30,8 +30,10 @@ RESOURCES = _ResourceNames()
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "extract",
+        run,
         help="load customers, users, timelines, facts and integrations into a warehouse (incremental)",
         description="Run the Outlit dlt source. Each run asks only for what is new since the last one; "
         "state lives in the pipeline and in the destination, so a rerun on another machine resumes too.",
@@ -75,8 +77,6 @@ def register(subparsers: Any) -> None:
         "drop_sources (every table and state of the source) or drop_data (rows and state, tables kept)",
     )
     parser.add_argument("--no-sources", action="store_true", help="skip the source-records table")
-    add_connection_args(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
