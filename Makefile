@@ -26,6 +26,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: venv
 	$(BIN)/ruff check --fix .
@@ -40,4 +41,4 @@ lock:
 		-o constraints.txt --no-header --no-annotate
 
 clean:
-	rm -rf $(VENV) .airflow .pytest_cache
+	rm -rf $(VENV) .airflow .pytest_cache .mypy_cache

@@ -34,13 +34,7 @@ def outlit_from_connection() -> dlt.sources.DltSource:
     from dlt_sources.outlit import outlit_source
     from outlit_provider.hooks.outlit import OutlitHook
 
-    settings = OutlitHook().get_settings()
-    options = {
-        "api_key": settings.api_key,
-        "base_url": settings.base_url,
-        "max_retries": settings.max_retries,
-    }
-    return outlit_source(**{k: v for k, v in options.items() if v is not None})
+    return outlit_source(**OutlitHook().get_settings().source_kwargs())
 
 
 with DAG(

@@ -66,13 +66,9 @@ def _run_pipeline(
     from dlt_sources.outlit.loading import run_fast
     from outlit_provider.hooks.outlit import OutlitHook
 
-    settings = OutlitHook().get_settings()
-    connection = {"api_key": settings.api_key, "max_retries": settings.max_retries}
-    if settings.base_url is not None:
-        connection["base_url"] = settings.base_url
     tables = source_options.pop("tables")
     source = outlit_source(
-        **{k: v for k, v in connection.items() if v is not None},
+        **OutlitHook().get_settings().source_kwargs(),
         requests_per_second=requests_per_second,
         max_workers=MAX_WORKERS_PER_SHARD,
         **source_options,

@@ -45,7 +45,7 @@ SCORES_MAPPING = {
     "timestamp": "scored_at",
     "properties": ["health_score", "events_30d", "open_risks"],
 }
-HEALTH_EVENTS = outlit_events_asset(SCORES_MAPPING["name"])
+HEALTH_EVENTS = outlit_events_asset(str(SCORES_MAPPING["name"]))
 
 SCORE_SQL = """
     CREATE SCHEMA IF NOT EXISTS analytics;
@@ -107,13 +107,11 @@ with DAG(
         from dlt_sources.outlit.loading import load_all
         from outlit_provider.hooks.outlit import OutlitHook
 
-        outlit = OutlitHook().get_settings()
         warehouse = BaseHook.get_connection(WAREHOUSE_CONN_ID)
         # Airflow writes postgres://; SQLAlchemy and dlt want postgresql://
         credentials = warehouse.get_uri().replace("postgres://", "postgresql://", 1)
         return load_all(
-            base_url=outlit.base_url,
-            api_key=outlit.api_key,
+            **OutlitHook().get_settings().source_kwargs(),
             pipeline_name="outlit_nightly",
             destination=dlt.destinations.postgres(credentials),
             dataset_name=EXTRACT_DATASET,

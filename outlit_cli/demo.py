@@ -121,7 +121,7 @@ def run(workdir: Path, customers: int) -> int:
 
         console.print("\n[bold]1. Extract[/] Outlit -> DuckDB with the dlt source (incremental)")
         destination = dlt.destinations.duckdb(str(db_path))
-        common = {
+        common: dict[str, Any] = {
             "base_url": target.base_url,
             "api_key": target.api_key,
             "pipeline_name": "outlit_demo",
@@ -149,7 +149,7 @@ def run(workdir: Path, customers: int) -> int:
 
         with duckdb.connect(str(db_path)) as con:
             con.execute(SCORES_SQL.format(dataset=DATASET_NAME))
-            scored = con.execute(f"SELECT count(*) FROM {SCORES_TABLE}").fetchone()[0]
+            (scored,) = con.execute(f"SELECT count(*) FROM {SCORES_TABLE}").fetchone() or (0,)
         console.print(f"Computed {scored} rows in {SCORES_TABLE}")
         with _client(target) as c:
             first = run_reverse_load(str(db_path), SCORES_MAPPING, table=SCORES_TABLE, client=c)

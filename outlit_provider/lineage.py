@@ -63,7 +63,8 @@ def operator_lineage(
     )
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    stats = (
+    # typed loosely: OutputDataset wants dict[str, OutputDatasetFacet] and dict is invariant
+    stats: dict[str, Any] = (
         {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=output_rows)}
         if output_rows is not None
         else {}

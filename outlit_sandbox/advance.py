@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dataset import LATE_EVENT_WINDOW, Dataset
 from .timeutil import iso
@@ -27,6 +28,11 @@ class Advancing:
 
     seed: int
     now: datetime
+
+    if TYPE_CHECKING:  # defined by the Generator this class is mixed into
+        _event: Callable[..., dict[str, Any]]
+        _fact: Callable[..., dict[str, Any]]
+        _refresh_activity: Callable[..., None]
 
     # -------------------------------------------------------------------------------------- advance
     def advance(self, ds: Dataset, **options: float) -> dict[str, Any]:

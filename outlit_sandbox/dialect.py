@@ -42,7 +42,7 @@ _FORBIDDEN_FUNCTIONS = {
 }  # fmt: skip
 
 
-def _check(tree: exp.Expression) -> None:
+def _check(tree: exp.Expr) -> None:
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
             raise UnsafeQuery("Only read-only SELECT queries are allowed")
@@ -84,7 +84,7 @@ def _check_table(table: exp.Table) -> None:
 
 
 # ----------------------------------------------------------------------------------------- naming
-_OPERATORS: dict[type[exp.Expression], str] = {
+_OPERATORS: dict[type[exp.Expr], str] = {
     exp.Add: "plus", exp.Sub: "minus", exp.Mul: "multiply", exp.Div: "divide", exp.Mod: "modulo",
     exp.EQ: "equals", exp.NEQ: "notEquals", exp.GT: "greater", exp.GTE: "greaterOrEquals",
     exp.LT: "less", exp.LTE: "lessOrEquals", exp.Like: "like", exp.ILike: "ilike", exp.DPipe: "concat",
@@ -97,11 +97,11 @@ def _written_name(node: exp.Func) -> str:
     return str(node.meta.get("clickhouse_name") or node.sql_name())
 
 
-def _call(name: str, *args: exp.Expression) -> exp.Anonymous:
+def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _function_form(node: exp.Expression) -> exp.Expression:
+def _function_form(node: exp.Expr) -> exp.Expr:
     """One node rewritten the way ClickHouse spells it in a column name: operators as functions."""
     if isinstance(node, exp.Paren):
         return node.this
@@ -110,7 +110,7 @@ def _function_form(node: exp.Expression) -> exp.Expression:
             return _call(name, node.this, node.expression)
     if isinstance(node, exp.And | exp.Or):
         name = "and" if isinstance(node, exp.And) else "or"
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         for part in (node.this, node.expression):  # ClickHouse flattens a chain into one call
             same = isinstance(part, exp.Anonymous) and part.name == name
             parts.extend(part.expressions if same else [part])
@@ -148,25 +148,25 @@ def _function_form(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
         return _call("countDistinct", *node.this.expressions)
     if isinstance(node, exp.DateDiff):
-        unit = exp.Literal.string((node.unit.name if node.unit else "day").lower())
-        return _call(_written_name(node), unit, node.expression, node.this)
+        unit_arg = exp.Literal.string((node.unit.name if node.unit else "day").lower())
+        return _call(_written_name(node), unit_arg, node.expression, node.this)
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
         name = _written_name(node)
         if name.startswith("to"):
             return _call(name, node.this)
-        unit = exp.Literal.string(node.unit.name.lower() if node.unit else "day")
-        return _call(name, unit, node.this)
+        unit_arg = exp.Literal.string(node.unit.name.lower() if node.unit else "day")
+        return _call(name, unit_arg, node.this)
     return node
 
 
-def clickhouse_name(node: exp.Expression) -> str:
+def clickhouse_name(node: exp.Expr) -> str:
     """The column name ClickHouse gives an unaliased expression, e.g. ``divide(sum(mrr_cents), 100)``."""
     if isinstance(node, exp.Column):
         return node.name
     return _rewrite(node.copy()).sql(dialect="clickhouse")
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     """Children first, then the node: each operator's operands are already in function form."""
     for key, value in list(node.args.items()):
         if isinstance(value, exp.Expression):
@@ -176,7 +176,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return _function_form(node)
 
 
-def _name_columns(tree: exp.Expression) -> None:
+def _name_columns(tree: exp.Expr) -> None:
     for select in tree.find_all(exp.Select):
         for i, projection in enumerate(select.expressions):
             if isinstance(projection, exp.Alias | exp.Star | exp.Column):
@@ -186,7 +186,7 @@ def _name_columns(tree: exp.Expression) -> None:
 
 
 # ----------------------------------------------------------------------------------------- aliases
-def _apply_aliases(tree: exp.Expression) -> None:
+def _apply_aliases(tree: exp.Expr) -> None:
     """ClickHouse aliases are visible in the whole SELECT and win over columns of the same name."""
     for select in list(tree.find_all(exp.Select)):
         aliases = {a.alias: a for a in select.expressions if isinstance(a, exp.Alias)}
@@ -201,7 +201,7 @@ def _apply_aliases(tree: exp.Expression) -> None:
             column.replace(exp.Paren(this=_expanded(aliases, column.name, set())))
 
 
-def _expanded(aliases: dict[str, exp.Alias], name: str, seen: set[str]) -> exp.Expression:
+def _expanded(aliases: dict[str, exp.Alias], name: str, seen: set[str]) -> exp.Expr:
     if name in seen:
         raise UnsafeQuery(f"Cyclic aliases in the query: {name}")
     body = aliases[name].this.copy()
@@ -212,11 +212,11 @@ def _expanded(aliases: dict[str, exp.Alias], name: str, seen: set[str]) -> exp.E
 
 
 # ----------------------------------------------------------------------------------------- to DuckDB
-def _now() -> exp.Expression:
+def _now() -> exp.Expr:
     return exp.Placeholder(this=NOW_PARAM)
 
 
-def _json_path(args: list[exp.Expression]) -> exp.Expression:
+def _json_path(args: list[exp.Expr]) -> exp.Expr:
     path = "$"
     for arg in args:
         if not isinstance(arg, exp.Literal):
@@ -229,24 +229,24 @@ def _json_path(args: list[exp.Expression]) -> exp.Expression:
     return exp.Literal.string(path)
 
 
-def _json_text(json: exp.Expression, keys: list[exp.Expression]) -> exp.Expression:
+def _json_text(json: exp.Expr, keys: list[exp.Expr]) -> exp.Expr:
     return exp.func("json_extract_string", json, _json_path(keys))
 
 
-def _parse(sql: str) -> exp.Expression:
+def _parse(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def _json_int(a: list[exp.Expression]) -> exp.Expression:
+def _json_int(a: list[exp.Expr]) -> exp.Expr:
     text = _json_text(a[0], a[1:]).sql("duckdb")
     return _parse(f"COALESCE(TRY_CAST(TRUNC(TRY_CAST({text} AS DOUBLE)) AS BIGINT), 0)")
 
 
-def _json_float(a: list[exp.Expression]) -> exp.Expression:
+def _json_float(a: list[exp.Expr]) -> exp.Expr:
     return _parse(f"COALESCE(TRY_CAST({_json_text(a[0], a[1:]).sql('duckdb')} AS DOUBLE), 0)")
 
 
-def _json_bool(a: list[exp.Expression]) -> exp.Expression:
+def _json_bool(a: list[exp.Expr]) -> exp.Expr:
     json, path = a[0].sql("duckdb"), _json_path(a[1:]).sql("duckdb")
     kind = f"json_type({json}, {path})"
     text = f"json_extract_string({json}, {path})"
@@ -257,22 +257,22 @@ def _json_bool(a: list[exp.Expression]) -> exp.Expression:
     )
 
 
-def _cast(kind: str) -> Callable[[list[exp.Expression]], exp.Expression]:
+def _cast(kind: str) -> Callable[[list[exp.Expr]], exp.Expr]:
     return lambda a: exp.cast(a[0], kind)
 
 
-def _part(part: str) -> Callable[[list[exp.Expression]], exp.Expression]:
+def _part(part: str) -> Callable[[list[exp.Expr]], exp.Expr]:
     return lambda a: exp.func("date_part", exp.Literal.string(part), a[0])
 
 
-def _start_of_week(a: list[exp.Expression]) -> exp.Expression:
+def _start_of_week(a: list[exp.Expr]) -> exp.Expr:
     monday = len(a) > 1 and isinstance(a[1], exp.Literal) and int(a[1].this) % 2 == 1
     shift = "" if monday else " + INTERVAL 1 DAY"
     back = "" if monday else " - INTERVAL 1 DAY"
     return _parse(f"CAST(DATE_TRUNC('week', {a[0].sql('duckdb')}{shift}){back} AS DATE)")
 
 
-def _yyyymm(a: list[exp.Expression], *, day: bool = False) -> exp.Expression:
+def _yyyymm(a: list[exp.Expr], *, day: bool = False) -> exp.Expr:
     x = a[0].sql("duckdb")
     tail = f" * 100 + date_part('day', {x})" if day else ""
     return _parse(f"CAST((date_part('year', {x}) * 100 + date_part('month', {x})){tail} AS BIGINT)")
@@ -280,7 +280,7 @@ def _yyyymm(a: list[exp.Expression], *, day: bool = False) -> exp.Expression:
 
 # ClickHouse functions sqlglot leaves as unknown calls, by lower-cased name (ClickHouse's own spelling is
 # camelCase; the sandbox also accepts other cases).
-_FUNCTIONS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
+_FUNCTIONS: dict[str, Callable[[list[exp.Expr]], exp.Expr]] = {
     "now": lambda a: _now(),
     "now64": lambda a: _now(),
     "today": lambda a: exp.cast(_now(), "DATE"),
@@ -309,18 +309,19 @@ _FUNCTIONS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
 _DATE_TRUNCS = {"week", "month", "quarter", "year"}
 
 
-def _to_duckdb(node: exp.Expression) -> exp.Expression:
+def _to_duckdb(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Anonymous) or type(node) is exp.AnonymousAggFunc:
         build = _FUNCTIONS.get(str(node.this).lower())
         if build is not None:
             return build([a.copy() for a in node.expressions])
         return node
-    unit = node.unit.name.lower() if isinstance(node, exp.TimestampTrunc) and node.unit else ""
-    if unit in _DATE_TRUNCS and _written_name(node).startswith("to"):
-        # toStartOfMonth / toMonday / toStartOfYear... return a Date in ClickHouse
-        return exp.cast(exp.func("date_trunc", exp.Literal.string(unit), node.this), "DATE")
+    if isinstance(node, exp.TimestampTrunc) and node.unit:
+        unit = node.unit.name.lower()
+        if unit in _DATE_TRUNCS and _written_name(node).startswith("to"):
+            # toStartOfMonth / toMonday / toStartOfYear... return a Date in ClickHouse
+            return exp.cast(exp.func("date_trunc", exp.Literal.string(unit), node.this), "DATE")
     if isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.JSONPath):
-        keys: list[exp.Expression] = []
+        keys: list[exp.Expr] = []
         for part in node.expression.expressions:
             if isinstance(part, exp.JSONPathKey):
                 keys.append(exp.Literal.string(str(part.this)))

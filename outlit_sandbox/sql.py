@@ -323,7 +323,8 @@ class SqlEngine:
         limit = max(1, min(int(limit), MAX_LIMIT))
         # The outer LIMIT lets DuckDB stop early (a cross join must not materialise); order is kept.
         bounded = f"SELECT * FROM ({duck_sql}) AS outlit_query LIMIT {limit + 1}"
-        params = {NOW_PARAM: _naive(now).replace(microsecond=0)} if f"${NOW_PARAM}" in duck_sql else None
+        naive_now = now.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        params = {NOW_PARAM: naive_now} if f"${NOW_PARAM}" in duck_sql else None
         started = time.perf_counter()
         with self._lock:  # only to take a cursor: queries run concurrently with each other and with inserts
             if self._con is None:

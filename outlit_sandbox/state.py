@@ -192,7 +192,7 @@ class SandboxState:
 
     def advance(self, **kwargs: Any) -> dict[str, Any]:
         changes = self.generator.advance(self.dataset, **kwargs)
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for cid, events in self.dataset.events.items():
             # late events sit inside the list, not at its end: pick the new rows by id
             added = set(changes["events"].get(cid, ())) | set(changes["late_events"].get(cid, ()))

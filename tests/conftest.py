@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,25 +33,26 @@ if "airflow" not in sys.modules:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[object]:
-    """A shared sandbox with the default dataset. Tests that change its state use ``fresh_sandbox``."""
+def sandbox_running(**settings: Any) -> Iterator[Any]:
+    """The body of a sandbox fixture: ``yield from sandbox_running(seed=..., ...)`` (skips without it)."""
     outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    # frozen: answers stay comparable over the session (the clock moves only with advance)
-    with outlit_sandbox.running(
-        seed=42, customers=12, events_per_customer=60, facts_per_customer=8, frozen=True
-    ) as sb:
+    with outlit_sandbox.running(**settings) as sb:
         yield sb
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    """A shared sandbox with the default dataset. Tests that change its state use ``fresh_sandbox``."""
+    # frozen: answers stay comparable over the session (the clock moves only with advance)
+    yield from sandbox_running(
+        seed=42, customers=12, events_per_customer=60, facts_per_customer=8, frozen=True
+    )
 
 
 @pytest.fixture
-def fresh_sandbox() -> Iterator[object]:
+def fresh_sandbox() -> Iterator[Any]:
     """A sandbox of its own for a test that advances, faults or ingests into it."""
-    outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    with outlit_sandbox.running(
-        seed=7, customers=6, events_per_customer=40, facts_per_customer=6, frozen=True
-    ) as sb:
-        yield sb
+    yield from sandbox_running(seed=7, customers=6, events_per_customer=40, facts_per_customer=6, frozen=True)
 
 
 def spec_path(env_var: str) -> Path:

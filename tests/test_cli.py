@@ -11,25 +11,16 @@ from typing import Any
 import duckdb
 import pytest
 
-from outlit_cli import main as cli
+from tests.cli_helpers import run_cli, use_sandbox
 
 
 @pytest.fixture
 def outlit_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("OUTLIT_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", sandbox.public_key)
-    return sandbox
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    return use_sandbox(monkeypatch, sandbox)
 
 
 def test_check_reports_the_organization(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "check", "--json")
+    code, out, _ = run_cli(capsys, "check", "--json")
     assert code == 0
     assert json.loads(out)["organization_id"]
     assert outlit_env.api_key not in out
@@ -38,26 +29,26 @@ def test_check_reports_the_organization(outlit_env: Any, capsys: pytest.CaptureF
 def test_check_with_a_wrong_key_fails_without_echoing_it(
     outlit_env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "check", "--api-key", "ok_wrong_key_123456")
+    code, out, err = run_cli(capsys, "check", "--api-key", "ok_wrong_key_123456")
     assert code == 1
     assert "ok_wrong_key_123456" not in out + err
     assert err.startswith("error:")
 
 
 def test_tool_pages_a_list_tool_to_the_end(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--all", "--input", '{"limit": 5}')
+    code, out, _ = run_cli(capsys, "tool", "outlit_list_customers", "--all", "--input", '{"limit": 5}')
     assert code == 0
     ids = [json.loads(line)["id"] for line in out.splitlines()]
     assert sorted(ids) == sorted(c["id"] for c in outlit_env.dataset()["customers"])
 
 
 def test_tool_input_errors_name_the_field(outlit_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "tool", "outlit_list_customers", "--input", '{"billingStatus": "RICH"}')
+    code, _, err = run_cli(capsys, "tool", "outlit_list_customers", "--input", '{"billingStatus": "RICH"}')
     assert code == 2
     assert "billingStatus" in err and "PAYING" in err
-    code, _, err = _run(capsys, "tool", "outlit_list_customer")
+    code, _, err = run_cli(capsys, "tool", "outlit_list_customer")
     assert code == 2 and "outlit_list_customers" in err
-    code, _, err = _run(capsys, "tool", "outlit_list_customers", "--input", "[1]")
+    code, _, err = run_cli(capsys, "tool", "outlit_list_customers", "--input", "[1]")
     assert code == 2 and "JSON object" in err
 
 
@@ -65,10 +56,10 @@ def test_query_prints_csv_and_refuses_writes_locally(
     outlit_env: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = outlit_env.stats()
-    code, _, err = _run(capsys, "query", "DELETE FROM customers")
+    code, _, err = run_cli(capsys, "query", "DELETE FROM customers")
     assert code == 2 and "read-only" in err.lower()
     assert outlit_env.stats()["requests"] == before["requests"]  # refused before any request
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "query", "SELECT customer_id, domain FROM customers ORDER BY 1", "--format", "csv"
     )
     assert code == 0

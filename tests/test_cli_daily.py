@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 
-from outlit_cli import main as cli
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_helpers import run_cli, use_sandbox
 
 
 def _json_error(out: str) -> dict[str, Any]:
@@ -28,10 +22,7 @@ def _json_error(out: str) -> dict[str, Any]:
 def env(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name in ("OUTLIT_TIMEOUT", "OUTLIT_MAX_RETRIES"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OUTLIT_API_KEY", fresh_sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", fresh_sandbox.base_url)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", fresh_sandbox.public_key)
-    return fresh_sandbox
+    return use_sandbox(monkeypatch, fresh_sandbox)
 
 
 def _requests(sb: Any, route: str = "POST /api/validate-api-key") -> int:
@@ -42,18 +33,18 @@ def test_max_retries_flag_and_variable_bound_the_attempts(
     env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env.configure(fault_rate=1.0, fault_kinds=["503"], retry_after=0)
-    code, out, _ = _run(capsys, "check", "--json", "--max-retries", "0")
+    code, out, _ = run_cli(capsys, "check", "--json", "--max-retries", "0")
     assert code == 1
     assert _json_error(out)["code"] == "server_error"
     assert _requests(env) == 1
-    code, _, _ = _run(capsys, "check", "--max-retries", "2")
+    code, _, _ = run_cli(capsys, "check", "--max-retries", "2")
     assert code == 1 and _requests(env) == 1 + 3
     monkeypatch.setenv("OUTLIT_MAX_RETRIES", "1")
-    code, _, err = _run(capsys, "check")
+    code, _, err = run_cli(capsys, "check")
     assert code == 1 and _requests(env) == 4 + 2
     assert err.startswith("error:") and "\nhint:" in err
     env.configure(fault_rate=0.0)
-    code, out, _ = _run(capsys, "check", "--json")
+    code, out, _ = run_cli(capsys, "check", "--json")
     assert code == 0 and json.loads(out)["valid"] is True
 
 
@@ -61,16 +52,18 @@ def test_timeout_flag_and_variable_end_a_stalled_request(
     env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env.configure(fault_rate=1.0, fault_kinds=["slow"], slow_seconds=3)
-    code, out, _ = _run(capsys, "query", "SELECT 1 AS x", "--json", "--timeout", "0.3", "--max-retries", "0")
+    code, out, _ = run_cli(
+        capsys, "query", "SELECT 1 AS x", "--json", "--timeout", "0.3", "--max-retries", "0"
+    )
     assert code == 1
     assert _json_error(out)["code"] == "network"
     monkeypatch.setenv("OUTLIT_TIMEOUT", "0.3")
     monkeypatch.setenv("OUTLIT_MAX_RETRIES", "0")
-    code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--json")
+    code, out, _ = run_cli(capsys, "tool", "outlit_list_customers", "--json")
     assert code == 1 and _json_error(out)["code"] == "network"
     # the flag wins over the variable
     env.configure(slow_seconds=0.5)
-    code, out, _ = _run(capsys, "check", "--json", "--timeout", "20")
+    code, out, _ = run_cli(capsys, "check", "--json", "--timeout", "20")
     assert code == 0, out
 
 
@@ -95,7 +88,7 @@ def test_bad_timeout_or_retries_exit_2_naming_where_they_came_from(
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     before = env.stats()["requests_total"]
-    code, out, _ = _run(capsys, *argv, "--json")
+    code, out, _ = run_cli(capsys, *argv, "--json")
     error = _json_error(out)
     assert code == 2 and error["exit_code"] == 2 and error["code"] == "invalid_input"
     assert named in error["error"] and error["hint"]
@@ -106,26 +99,26 @@ def test_check_without_an_api_key_is_bad_input(
     env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OUTLIT_API_KEY")
-    code, out, _ = _run(capsys, "check", "--json")
+    code, out, _ = run_cli(capsys, "check", "--json")
     error = _json_error(out)
     assert code == 2 and error["code"] == "configuration" and "OUTLIT_API_KEY" in error["error"]
-    code, _, err = _run(capsys, "check")
+    code, _, err = run_cli(capsys, "check")
     assert code == 2 and "OUTLIT_API_KEY" in err
 
 
 def test_tool_max_items_is_never_silently_ignored(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     before = env.stats()["requests_total"]
-    code, _, err = _run(capsys, "tool", "outlit_list_customers", "--max-items", "2")
+    code, _, err = run_cli(capsys, "tool", "outlit_list_customers", "--max-items", "2")
     assert code == 2 and "--all" in err and "hint:" in err
     for bad in ("0", "-1"):
-        code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--all", "--max-items", bad, "--json")
+        code, out, _ = run_cli(capsys, "tool", "outlit_list_customers", "--all", "--max-items", bad, "--json")
         error = _json_error(out)
         assert code == 2 and "--max-items" in error["error"] and error["hint"]
     assert env.stats()["requests_total"] == before
-    code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--all", "--max-items", "2", "--json")
+    code, out, _ = run_cli(capsys, "tool", "outlit_list_customers", "--all", "--max-items", "2", "--json")
     result = json.loads(out)
     assert code == 0 and result["count"] == 2 and len(result["items"]) == 2
-    code, out, _ = _run(capsys, "tool", "outlit_list_customers", "--all", "--max-items", "3")
+    code, out, _ = run_cli(capsys, "tool", "outlit_list_customers", "--all", "--max-items", "3")
     assert code == 0 and len(out.splitlines()) == 3
 
 
@@ -145,11 +138,11 @@ def test_tool_max_items_is_never_silently_ignored(env: Any, capsys: pytest.Captu
 def test_usage_errors_are_json_with_json_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    code, out, err = _run(capsys, *argv, "--json")
+    code, out, err = run_cli(capsys, *argv, "--json")
     error = _json_error(out)
     assert code == 2 and error["code"] == "usage" and "--help" in error["hint"]
     assert err == ""
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == "" and "usage error" in err
 
 
@@ -162,7 +155,7 @@ def test_json_and_verbose_are_accepted_before_or_after_the_command(
         ["-v", "check", "--json"],
         ["check", "-v", "--json"],
     ):
-        code, out, _ = _run(capsys, *argv)
+        code, out, _ = run_cli(capsys, *argv)
         assert code == 0 and json.loads(out)["valid"] is True
 
 
@@ -187,12 +180,12 @@ def test_every_command_reports_a_failed_run_in_one_json_shape(
         ["extract", "--duckdb-file", str(tmp_path / "e.duckdb"), "--pipelines-dir", str(tmp_path / "p")],
     ]
     for argv in commands:
-        code, out, err = _run(capsys, *argv, *wrong, "--json")
+        code, out, err = run_cli(capsys, *argv, *wrong, "--json")
         error = _json_error(out)
         assert code == 1 and error["code"] == "auth", (argv, error)
         assert "ok_wrong_key_123456" not in out + err
     # reverse-load with a mapping that does not fit the table: bad input, with the run's counts beside it
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "reverse-load", "--from", str(db), "--table", "t", "--mapping", str(mapping), "--json"
     )
     error = _json_error(out)

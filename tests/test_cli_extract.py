@@ -10,19 +10,17 @@ from typing import Any
 import duckdb
 import pytest
 
-from outlit_cli import main as cli
+from tests.cli_helpers import run_cli, use_sandbox
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     return code, json.loads(out) if out.strip().startswith("{") else out, err
 
 
 @pytest.fixture
 def extract(fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("OUTLIT_API_KEY", fresh_sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", fresh_sandbox.base_url)
+    use_sandbox(monkeypatch, fresh_sandbox, public_key=False)
     db = tmp_path / "w.duckdb"
     return ["extract", "--duckdb-file", str(db), "--pipelines-dir", str(tmp_path / "p"), "--json"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from outlit_cli import main as cli
+from tests.cli_helpers import use_sandbox
 
 PUBLIC = "pk_live_0123456789abcdef"
 SECRET = "ok_live_0123456789abcdef"
@@ -17,10 +18,7 @@ SECRET = "ok_live_0123456789abcdef"
 
 @pytest.fixture
 def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("OUTLIT_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OUTLIT_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", sandbox.public_key)
-    return sandbox
+    return use_sandbox(monkeypatch, sandbox)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from outlit_cli import main as cli
+from tests.cli_helpers import run_cli, use_sandbox
 
 ROWS = 12
 BAD = 2  # rows whose e-mail the mapping check refuses locally (never sent)
@@ -24,17 +24,9 @@ MAPPING = {
 }
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def setup(fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("OUTLIT_API_KEY", fresh_sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", fresh_sandbox.base_url)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", fresh_sandbox.public_key)
+    use_sandbox(monkeypatch, fresh_sandbox)
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute(
@@ -65,7 +57,7 @@ def test_dry_run_sends_and_records_nothing_and_matches_the_real_run(
 ) -> None:
     sb, base = setup["sb"], setup["base"]
     requests_before = sb.stats()["requests_total"]
-    code, out, _ = _run(capsys, *base, "--dry-run", "--json")
+    code, out, _ = run_cli(capsys, *base, "--dry-run", "--json")
     preview = json.loads(out)
     assert code == 0 and preview["dry_run"] is True
     assert (preview["read"], preview["would_send"], preview["rejected"]) == (ROWS, ROWS - BAD, BAD)
@@ -73,13 +65,13 @@ def test_dry_run_sends_and_records_nothing_and_matches_the_real_run(
     assert len(preview["rejections"]) == BAD and all(r["reason"] for r in preview["rejections"])
     assert sb.stats()["requests_total"] == requests_before  # nothing sent
     assert not any(t.startswith("_outlit") for t in _tables(setup["db"]))  # nothing created or recorded
-    code, out, _ = _run(capsys, *base, "--json")
+    code, out, _ = run_cli(capsys, *base, "--json")
     real = json.loads(out)
     assert (real["read"], real["sent"], real["rejected"]) == (ROWS, ROWS - BAD, BAD)
     # after a run the dry run reads the ledger: nothing left to send
-    code, out, _ = _run(capsys, *base, "--dry-run", "--json")
+    code, out, _ = run_cli(capsys, *base, "--dry-run", "--json")
     assert json.loads(out)["would_send"] == 0 and json.loads(out)["unchanged"] == ROWS
-    code, out, _ = _run(capsys, *base, "--dry-run")
+    code, out, _ = run_cli(capsys, *base, "--dry-run")
     assert code == 0 and "nothing sent or recorded" in out
 
 
@@ -89,13 +81,13 @@ def test_limit_sends_part_and_the_next_run_goes_on(
     sb, base = setup["sb"], setup["base"]
     sent = []
     for _ in range(4):
-        code, out, _ = _run(capsys, *base, "--limit", "4", "--json")
+        code, out, _ = run_cli(capsys, *base, "--limit", "4", "--json")
         assert code == 0
         sent.append(json.loads(out)["sent"])
     assert sent == [4, 4, 2, 0]
     assert _stored(sb) == ROWS - BAD
     for bad in ("0", "-3"):
-        code, out, _ = _run(capsys, *base, "--limit", bad, "--json")
+        code, out, _ = run_cli(capsys, *base, "--limit", bad, "--json")
         assert code == 2 and "--limit" in json.loads(out)["error"]
 
 
@@ -103,55 +95,55 @@ def test_rejection_budget_turns_rejected_rows_into_exit_1(
     setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = setup["base"]
-    code, out, _ = _run(capsys, *base, "--max-rejected", str(BAD), "--json")
+    code, out, _ = run_cli(capsys, *base, "--max-rejected", str(BAD), "--json")
     assert code == 0 and json.loads(out)["rejected"] == BAD
-    code, out, _ = _run(capsys, *base, "--fail-on-rejected", "--retry-rejected", "--json")
+    code, out, _ = run_cli(capsys, *base, "--fail-on-rejected", "--retry-rejected", "--json")
     error = json.loads(out)
     assert code == 1 and error["code"] == "rejected_rows" and "sync-status" in error["hint"]
     assert error["rejected"] == BAD and error["status"] == "partial"  # counts in the same object
-    code, _, err = _run(capsys, *base, "--max-rejected", "1", "--retry-rejected")
+    code, _, err = run_cli(capsys, *base, "--max-rejected", "1", "--retry-rejected")
     assert code == 1 and "more than the 1 allowed" in err
-    code, _, err = _run(capsys, *base, "--max-rejected", "-1")
+    code, _, err = run_cli(capsys, *base, "--max-rejected", "-1")
     assert code == 2 and "--max-rejected" in err
-    code, _, err = _run(capsys, *base, "--max-rejected", "3", "--fail-on-rejected")
+    code, _, err = run_cli(capsys, *base, "--max-rejected", "3", "--fail-on-rejected")
     assert code == 2 and "--fail-on-rejected" in err
 
 
 def test_sync_status_and_reset(setup: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     sb, base, ledger = setup["sb"], setup["base"], setup["ledger"]
-    code, out, _ = _run(capsys, "sync-status", "people", *ledger, "--json")
+    code, out, _ = run_cli(capsys, "sync-status", "people", *ledger, "--json")
     assert code == 2 and "no reverse load has run" in json.loads(out)["error"]
-    assert _run(capsys, *base)[0] == 0
-    code, out, _ = _run(capsys, "sync-status", "people", *ledger, "--json")
+    assert run_cli(capsys, *base)[0] == 0
+    code, out, _ = run_cli(capsys, "sync-status", "people", *ledger, "--json")
     status = json.loads(out)
     assert code == 0
     assert status["ledger"]["delivered"] == ROWS - BAD and status["ledger"]["rejected"] == BAD
     assert status["runs"][0]["status"] == "partial" and status["runs"][0]["sent_count"] == ROWS - BAD
     assert {r["key"] for r in status["rejected_rows"]} == {'["p000"]', '["p001"]'}
-    code, out, _ = _run(capsys, "sync-status", "peeple", *ledger, "--json")
+    code, out, _ = run_cli(capsys, "sync-status", "peeple", *ledger, "--json")
     assert code == 2 and "did you mean 'people'" in json.loads(out)["error"]
-    code, out, _ = _run(capsys, "sync-status", "people", *ledger)
+    code, out, _ = run_cli(capsys, "sync-status", "people", *ledger)
     assert code == 0 and f"{ROWS - BAD} rows delivered" in out
 
     # without --yes: count only
-    code, out, _ = _run(capsys, "sync-reset", "people", *ledger, "--rows", "p005", '["p006"]', "--json")
+    code, out, _ = run_cli(capsys, "sync-reset", "people", *ledger, "--rows", "p005", '["p006"]', "--json")
     assert code == 0 and json.loads(out) == {
         "sync_name": "people",
         "reset": 2,
         "applied": False,
         "not_found": [],
     }
-    code, out, _ = _run(capsys, "sync-reset", "people", *ledger, "--rows", "p999", "--yes", "--json")
+    code, out, _ = run_cli(capsys, "sync-reset", "people", *ledger, "--rows", "p999", "--yes", "--json")
     assert code == 2 and "p999" in json.loads(out)["error"]
-    code, out, _ = _run(capsys, "sync-reset", "people", *ledger, "--rows", "p005", "p006", "--yes")
+    code, out, _ = run_cli(capsys, "sync-reset", "people", *ledger, "--rows", "p005", "p006", "--yes")
     assert code == 0 and "reset 2 ledger rows" in out
     stored = _stored(sb)
-    code, out, _ = _run(capsys, *base, "--json")
+    code, out, _ = run_cli(capsys, *base, "--json")
     rerun = json.loads(out)
     # the two forgotten rows go out again under their first uuids: Outlit keeps one copy of each
     assert rerun["sent"] == 2 and rerun["unchanged"] == ROWS - 2
     assert _stored(sb) == stored
-    code, out, _ = _run(capsys, "sync-reset", "people", *ledger, "--status", "rejected", "--yes", "--json")
+    code, out, _ = run_cli(capsys, "sync-reset", "people", *ledger, "--status", "rejected", "--yes", "--json")
     assert code == 0 and json.loads(out)["reset"] == BAD
-    code, out, _ = _run(capsys, "sync-status", "people", *ledger, "--json")
+    code, out, _ = run_cli(capsys, "sync-status", "people", *ledger, "--json")
     assert json.loads(out)["ledger"]["rejected"] == 0

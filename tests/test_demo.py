@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from outlit_cli import demo
+from tests.cli_helpers import use_sandbox
 
 
 def _ledger_rows(db: Path) -> int:
@@ -33,9 +34,7 @@ def test_demo_uses_the_api_named_by_the_environment(
     sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With OUTLIT_API_KEY set the demo starts no sandbox; here the 'real API' is a running sandbox."""
-    monkeypatch.setenv("OUTLIT_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", sandbox.public_key)
+    use_sandbox(monkeypatch, sandbox)
     monkeypatch.delenv("OUTLIT_DEMO_SEND_EVENTS", raising=False)
     workdir = tmp_path / "real"
     assert demo.main(["--workdir", str(workdir)]) == 0

@@ -75,7 +75,7 @@ def to_table(rows: Rows, columns: TTableSchemaColumns, *, drop: Iterable[str] = 
     for name, hint in columns.items():
         key = by_column.pop(name, name)
         values = [row.get(key) for row in rows]
-        typed, variant = _typed(values, hint["data_type"])
+        typed, variant = _typed(values, hint.get("data_type") or "text")  # an untyped column: text
         arrays.append(typed)
         fields.append(pa.field(name, typed.type, nullable=hint.get("nullable", True)))
         if variant is not None:

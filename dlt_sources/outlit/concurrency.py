@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -58,7 +58,7 @@ def fan_out(
     max_workers: int,
     stop: threading.Event | None = None,
     idle: float = IDLE_SECONDS,
-) -> Iterator[Message[T] | None]:
+) -> Generator[Message[T] | None, None, None]:  # a generator: callers close() it
     """Run ``fetch(task)`` for every task on at most ``max_workers`` threads; yield pages as they arrive.
 
     Each task ends with exactly one ``Done`` or ``Failed``, after all of its pages, so the caller can keep

@@ -29,7 +29,7 @@ def default_pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
         dataset_name=dataset_name,
-        pipelines_dir=pipelines_dir,
+        pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # dlt types its `= None` defaults without None
     )
 
 
@@ -42,7 +42,8 @@ def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
         for table in sorted(tables):
             qualified = client.make_qualified_table_name(table)
             try:
-                counts[table] = client.execute_sql(f"SELECT COUNT(*) FROM {qualified}")[0][0]
+                rows = client.execute_sql(f"SELECT COUNT(*) FROM {qualified}")
+                counts[table] = rows[0][0] if rows else 0
             except Exception:  # a table declared in the schema but never created (no rows yet)
                 counts[table] = 0
     return counts
@@ -63,9 +64,9 @@ def fast_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
     return None
 
 
-def run_fast(pipeline: dlt.Pipeline, data: Any) -> LoadInfo:
-    """``pipeline.run(data)`` in the destination's fastest bulk-load format."""
-    return pipeline.run(data, loader_file_format=fast_file_format(pipeline))
+def run_fast(pipeline: dlt.Pipeline, data: Any, **options: Any) -> LoadInfo:
+    """``pipeline.run(data, **options)`` in the destination's fastest bulk-load format."""
+    return pipeline.run(data, loader_file_format=fast_file_format(pipeline), **options)  # type: ignore[arg-type]  # dlt types its `= None` defaults without None
 
 
 def load_all(

@@ -95,12 +95,13 @@ def outlit_query_resource(
             for page in pager.pages(outlit, lower, upper):
                 yield to_table(page, {})
 
+    # dlt types its `= None` defaults without None (implicit Optional), hence the two ignores
     return dlt.resource(
         rows,
         name=name,
-        primary_key=keys or None,
+        primary_key=keys or None,  # type: ignore[arg-type]
         write_disposition=write_disposition,
-        columns=columns,
+        columns=columns,  # type: ignore[arg-type]
     )()
 
 

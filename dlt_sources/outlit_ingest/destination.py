@@ -99,4 +99,4 @@ def outlit_ingest(
 def _mappers(mapping: MappingLike | Mapping[str, MappingLike]) -> dict[str, RowMapper]:
     if isinstance(mapping, Mapping) and "event_type" not in mapping:
         return {table: RowMapper(load_mapping(m)) for table, m in mapping.items()}
-    return {"*": RowMapper(load_mapping(mapping))}  # type: ignore[arg-type]
+    return {"*": RowMapper(load_mapping(mapping))}

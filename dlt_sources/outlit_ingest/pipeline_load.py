@@ -7,6 +7,7 @@ from typing import Any
 
 import dlt
 
+from outlit_core.client.exceptions import OutlitConfigurationError
 from outlit_core.reverse_load import EventMapping, SyncResult, run_reverse_load
 
 MappingLike = EventMapping | dict[str, Any] | str | Path
@@ -47,6 +48,11 @@ def reverse_load(
 
 def _pipeline_warehouse(pipeline: dlt.Pipeline) -> tuple[str, str]:
     with pipeline.destination_client() as dest:
-        credentials = dest.config.credentials  # type: ignore[attr-defined]
+        credentials = dest.config.credentials
+    if credentials is None:
+        raise OutlitConfigurationError(
+            f"pipeline {pipeline.pipeline_name!r} has no destination credentials to read the warehouse with; "
+            "pass the warehouse's connection URL as the source instead"
+        )
     url = credentials.to_native_representation()
     return url, pipeline.dataset_name

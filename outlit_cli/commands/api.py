@@ -9,19 +9,18 @@ import os
 import sys
 from typing import Any
 
-from outlit_cli.commands.connection import EXIT_OK, add_connection_args, client_from_args
+from outlit_cli.commands.connection import EXIT_OK, add_command, client_from_args
 from outlit_cli.output import CliError, emit, progress
 
 
 def register(subparsers: Any) -> None:
-    check = subparsers.add_parser(
-        "check", help="validate the API key and print the organization it belongs to"
+    add_command(
+        subparsers, "check", run_check, help="validate the API key and print the organization it belongs to"
     )
-    add_connection_args(check)
-    check.set_defaults(handler=run_check)
-
-    tool = subparsers.add_parser(
+    tool = add_command(
+        subparsers,
         "tool",
+        run_tool,
         help="call one customer-intelligence tool and print its JSON result",
         description="Call a tool of the Outlit tool gateway. Input is checked against the tool's contract "
         "before anything is sent. With --all, a list tool is paged to the end and its items are printed as "
@@ -31,11 +30,11 @@ def register(subparsers: Any) -> None:
     tool.add_argument("--input", default="{}", metavar="JSON", help="tool input as a JSON object")
     tool.add_argument("--all", action="store_true", help="follow pagination; print items as JSON lines")
     tool.add_argument("--max-items", type=int, help="with --all: stop after this many items (1 or more)")
-    add_connection_args(tool)
-    tool.set_defaults(handler=run_tool)
 
-    query = subparsers.add_parser(
+    query = add_command(
+        subparsers,
         "query",
+        run_query,
         help="run a read-only SQL query over the activity, customers, users and revenue views",
         description="Run one SELECT through outlit_query. Anything but a single read-only SELECT/WITH is "
         "refused locally, before any request.",
@@ -48,8 +47,6 @@ def register(subparsers: Any) -> None:
         default="table",
         help="output format (--json is --format json)",
     )
-    add_connection_args(query)
-    query.set_defaults(handler=run_query)
 
 
 # `check` answers a person at a terminal: a host that never answers must not keep it silent for minutes.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 from outlit_cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, CliError
@@ -12,6 +13,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_OK",
     "EXIT_RUN_FAILED",
+    "add_command",
     "add_common_args",
     "add_connection_args",
     "client_from_args",
@@ -34,6 +36,26 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress and retries"
     )
+
+
+def add_command(
+    subparsers: Any,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    connection: bool = True,
+    public_key: bool = False,
+    **parser_options: Any,
+) -> argparse.ArgumentParser:
+    """The parser of one subcommand that runs ``handler``, with ``--json``/``-v`` and (unless
+    ``connection=False``) the Outlit connection flags on it; the caller adds the command's own arguments."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, **parser_options)
+    parser.set_defaults(handler=handler)
+    if connection:
+        add_connection_args(parser, public_key=public_key)
+    else:
+        add_common_args(parser)
+    return parser
 
 
 def add_connection_args(parser: argparse.ArgumentParser, *, public_key: bool = False) -> None:

@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
-from outlit_cli.commands.connection import add_connection_args
-from outlit_cli.commands.extract_run import REFRESH_MODES, RESOURCES
+from outlit_cli.commands.connection import add_command
+from outlit_cli.commands.extract_run import REFRESH_MODES
+
+
+class _ResourceNames(Sequence[str]):
+    """The dlt source's resource names, read only when argparse needs them (a --resource value or --help):
+    importing the source imports dlt, which takes seconds that every other command should not pay."""
+
+    def _names(self) -> Sequence[str]:
+        from dlt_sources.outlit.resources import RESOURCE_NAMES
+
+        return RESOURCE_NAMES
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+RESOURCES = _ResourceNames()
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "extract",
+        run,
         help="load customers, users, timelines, facts and integrations into a warehouse (incremental)",
         description="Run the Outlit dlt source. Each run asks only for what is new since the last one; "
         "state lives in the pipeline and in the destination, so a rerun on another machine resumes too.",
@@ -38,7 +60,7 @@ def register(subparsers: Any) -> None:
         action="append",
         choices=RESOURCES,
         metavar="NAME",
-        help=f"load only this resource; repeatable ({', '.join(RESOURCES)})",
+        help="load only this resource; repeatable (%(choices)s)",
     )
     parser.add_argument(
         "--max-workers", type=int, help="requests in flight at once (default 8; 1 = sequential)"
@@ -55,8 +77,6 @@ def register(subparsers: Any) -> None:
         "drop_sources (every table and state of the source) or drop_data (rows and state, tables kept)",
     )
     parser.add_argument("--no-sources", action="store_true", help="skip the source-records table")
-    add_connection_args(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

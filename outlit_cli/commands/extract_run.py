@@ -9,16 +9,6 @@ from typing import Any
 from outlit_cli.commands.connection import EXIT_OK, client_options
 from outlit_cli.output import CliError, emit, progress
 
-RESOURCES = (
-    "customers",
-    "users",
-    "workspace_users",
-    "timeline",
-    "facts",
-    "sources",
-    "integrations",
-    "integration_syncs",
-)
 REFRESH_MODES = ("drop_sources", "drop_resources", "drop_data")
 
 
@@ -62,7 +52,7 @@ def run_extract(args: argparse.Namespace) -> int:
     import dlt
 
     from dlt_sources.outlit import outlit_source
-    from dlt_sources.outlit.loading import default_pipeline, fast_file_format, table_counts
+    from dlt_sources.outlit.loading import default_pipeline, run_fast, table_counts
 
     destination: Any = dlt.destinations.duckdb(args.duckdb_file) if args.duckdb_file else args.destination
     source = outlit_source(**options)
@@ -70,7 +60,7 @@ def run_extract(args: argparse.Namespace) -> int:
         source = source.with_resources(*dict.fromkeys(args.resource))
     pipeline = default_pipeline(args.pipeline, destination, args.dataset, args.pipelines_dir)
     with progress(args, f"extracting {', '.join(source.selected_resources)} into {args.dataset}"):
-        pipeline.run(source, loader_file_format=fast_file_format(pipeline), refresh=args.refresh)
+        run_fast(pipeline, source, refresh=args.refresh)
         totals = table_counts(pipeline)
     normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     loaded = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from outlit_cli.commands.connection import EXIT_OK, add_common_args
+from outlit_cli.commands.connection import EXIT_OK, add_command
 from outlit_cli.output import CliError, emit
 
 
@@ -26,12 +26,14 @@ def _warehouse_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--schema", help="schema of the _outlit_* bookkeeping tables (default: the connection's)"
     )
-    add_common_args(parser)
 
 
 def register(subparsers: Any) -> None:
-    status = subparsers.add_parser(
+    status = add_command(
+        subparsers,
         "sync-status",
+        run_status,
+        connection=False,
         help="show a reverse-load sync's ledger: rows delivered and rejected, latest runs, why rows failed",
         description="Read the delivery ledger, run log and dead letters of one reverse-load sync.",
     )
@@ -40,10 +42,12 @@ def register(subparsers: Any) -> None:
     status.add_argument(
         "--rejected", type=int, default=10, metavar="N", help="rejected rows to show (default 10)"
     )
-    status.set_defaults(handler=run_status)
 
-    reset = subparsers.add_parser(
+    reset = add_command(
+        subparsers,
         "sync-reset",
+        run_reset,
+        connection=False,
         help="forget ledger rows of a reverse-load sync so the next run examines them again",
         description="Delete ledger rows of one sync (all of them, the --rows given, or those with --status), "
         "so the next reverse-load run examines those rows again. An unchanged row keeps the uuid it was "
@@ -63,7 +67,6 @@ def register(subparsers: Any) -> None:
         "--status", choices=("delivered", "rejected"), help="only ledger rows with this status"
     )
     reset.add_argument("--yes", action="store_true", help="really delete (without it: count only)")
-    reset.set_defaults(handler=run_reset)
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -7,15 +7,18 @@ import json
 import sys
 from typing import Any
 
-from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_connection_args, client_from_args
+from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_command, client_from_args
 from outlit_cli.output import CliError, classify, emit, progress, report_error
 
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "duplicate_keys", "retries")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "reverse-load",
+        run,
+        public_key=True,
         help="send warehouse rows to Outlit as ingest events (only new or changed rows by default)",
         description=(
             "Read rows from a warehouse table or query, map each to an Outlit ingest event with a mapping "
@@ -103,8 +106,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--fail-on-rejected", action="store_true", help="exit 1 if any row is rejected (--max-rejected 0)"
     )
-    add_connection_args(parser, public_key=True)
-    parser.set_defaults(handler=run)
 
 
 def _check_flags(args: argparse.Namespace) -> int | None:
@@ -134,17 +135,10 @@ def run(args: argparse.Namespace) -> int:
             result = run_reverse_load(
                 args.source,
                 mapping,
-                table=args.table,
-                sql=args.sql,
-                mode=args.mode,
                 client=client,
-                schema=args.schema,
-                chunk_size=args.chunk_size,
                 max_in_flight=args.max_in_flight,
-                retry_rejected=args.retry_rejected,
-                fresh_uuids=args.fresh_uuids,
                 uuid_namespace=args.uuid_namespace,
-                limit=args.limit,
+                **_read_options(args),
             )
     except ReverseLoadError as exc:
         if not args.json:
@@ -168,22 +162,17 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What a run and a dry run both take from the flags: which rows are read and which are sent."""
+    names = ("table", "sql", "mode", "schema", "chunk_size", "retry_rejected", "fresh_uuids", "limit")
+    return {name: getattr(args, name) for name in names}
+
+
 def _dry_run(args: argparse.Namespace, mapping: Any) -> int:
     from outlit_core.reverse_load.admin import preview_reverse_load
 
     with progress(args, "reverse load dry run"):
-        preview = preview_reverse_load(
-            args.source,
-            mapping,
-            table=args.table,
-            sql=args.sql,
-            mode=args.mode,
-            schema=args.schema,
-            chunk_size=args.chunk_size,
-            retry_rejected=args.retry_rejected,
-            fresh_uuids=args.fresh_uuids,
-            limit=args.limit,
-        )
+        preview = preview_reverse_load(args.source, mapping, **_read_options(args))
     emit(args, preview, lambda: _print_preview(preview))
     return EXIT_OK
 

@@ -9,6 +9,11 @@ from typing import Any
 __all__ = ["ApiKeyInfo", "QueryResult"]
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from an answer, or an empty one when the field is missing or of another type."""
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class ApiKeyInfo:
     """What ``validate_api_key()`` learned about the key (never the key itself)."""
@@ -24,9 +29,7 @@ class ApiKeyInfo:
 
     @classmethod
     def from_response(cls, data: dict[str, Any]) -> ApiKeyInfo:
-        key = data.get("apiKey") if isinstance(data.get("apiKey"), dict) else {}
-        auth = data.get("authorization") if isinstance(data.get("authorization"), dict) else {}
-        org = data.get("organization") if isinstance(data.get("organization"), dict) else {}
+        key, auth, org = (_object(data.get(name)) for name in ("apiKey", "authorization", "organization"))
         grants = auth.get("grants") or key.get("grants") or data.get("grants") or []
         # Keep the whole answer for callers, minus anything that looks like key material.
         raw = {k: v for k, v in data.items() if k not in ("apiKey",)}
@@ -69,7 +72,8 @@ class QueryResult:
         rows = data.get("data")
         if rows is None:
             rows = data.get("rows", [])
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else data
+        metadata = data.get("metadata")
+        meta: dict[str, Any] = metadata if isinstance(metadata, dict) else data
         return cls(
             rows=list(rows),
             truncated=bool(meta.get("truncated", False)),

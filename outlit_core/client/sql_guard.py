@@ -87,7 +87,7 @@ _NAMED = tuple(
     if hasattr(exp, n)
 )
 
-_WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
+_WRITE_NODES: tuple[type[exp.Expr], ...] = tuple(
     getattr(exp, name)
     for name in (
         "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "TruncateTable", "Command", "Copy",
@@ -99,8 +99,8 @@ _WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
 
 
 @functools.cache
-def _allowed() -> tuple[frozenset[type[exp.Expression]], frozenset[str]]:
-    classes: set[type[exp.Expression]] = set()
+def _allowed() -> tuple[frozenset[type[exp.Expr]], frozenset[str]]:
+    classes: set[type[exp.Expr]] = set()
     names: set[str] = set()
     for node in sqlglot.parse_one(f"SELECT {_ALLOWED_CALLS}", read=DIALECT).walk():
         if isinstance(node, _NAMED):
@@ -119,7 +119,7 @@ def _refuse(why: str) -> OutlitUnsafeQueryError:
     )
 
 
-def _parse(sql: str) -> list[exp.Expression]:
+def _parse(sql: str) -> list[exp.Expr]:
     sqlglot_logger = logging.getLogger("sqlglot")
     previous = sqlglot_logger.level
     # sqlglot warns when it falls back to an opaque Command; those are refused anyway, so keep logs quiet.
@@ -161,7 +161,7 @@ def _check_base_table(table: exp.Table) -> None:
         raise _refuse(f"table {qualified!r} is not one of the analytics views")
 
 
-def _check_tables(root: exp.Expression) -> None:
+def _check_tables(root: exp.Expr) -> None:
     checked: set[int] = set()
     for scope in traverse_scope(root):
         for table in scope.tables:

@@ -171,8 +171,8 @@ class _Body:
                 code="unexpected_response",
             )
         wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
-        self._wbits = wbits.get(encoding)
-        self._inflate = zlib.decompressobj(self._wbits) if self._wbits is not None else None
+        self._wbits = wbits.get(encoding, zlib.MAX_WBITS)
+        self._inflate = zlib.decompressobj(self._wbits) if encoding in wbits else None
         self._parts: list[bytes] = []
         self._size = 0
         self._cap = cap

@@ -31,7 +31,7 @@ from outlit_core.reverse_load.mapping import (
     type_fields,
 )
 
-_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, as json.dumps uses
+_encode_string = json.encoder.encode_basestring  # the C encoder json.dumps uses
 # The ingest API refuses request bodies over 1 MB; an event must leave room for the envelope around it.
 MAX_EVENT_BYTES = 1_000_000 - 1_024
 # Fixed namespace so uuids are stable across machines and versions of this package.

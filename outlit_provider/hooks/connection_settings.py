@@ -85,6 +85,15 @@ class ConnectionSettings:
             kwargs["max_retries"] = self.max_retries
         return kwargs
 
+    def source_kwargs(self) -> dict[str, Any]:
+        """The connection arguments of the dlt source: ``outlit_source(**settings.source_kwargs(), ...)``.
+
+        Only what is set: the source keeps its own defaults (base URL, timeout) for the rest.
+        """
+        kwargs = self.client_kwargs()
+        del kwargs["public_key"]  # the source reads only; the public key is for ingest
+        return {name: value for name, value in kwargs.items() if value is not None}
+
 
 def _extra_value(extras: dict[str, Any], name: str) -> Any:
     # Connections saved by older UIs prefix custom fields with ``extra__<conn_type>__``.

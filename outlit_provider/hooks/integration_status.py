@@ -8,8 +8,10 @@ No Airflow import, so this module is cheap to test on its own.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from outlit_core.parsing import parse_timestamp
 
 if TYPE_CHECKING:
     from outlit_core.client import AsyncOutlitClient, OutlitClient
@@ -34,28 +36,6 @@ class StatusCheck:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def parse_timestamp(value: Any, *, field_name: str) -> datetime:
-    """Parse an ISO-8601 string or datetime into an aware UTC datetime (naive input is taken as UTC)."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                f"{field_name}={value!r} is not an ISO-8601 timestamp; pass e.g. '2026-04-10T18:22:11Z' "
-                "or a datetime"
-            ) from None
-    else:
-        raise ValueError(f"{field_name} must be an ISO-8601 string or a datetime, got {value!r}")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def evaluate_sync_status(
@@ -116,7 +96,7 @@ def evaluate_sync_status(
         last = sync.get("lastSyncedAt")
         if not last:
             pending.append(f"{sync.get('model')} has no lastSyncedAt")
-        elif parse_timestamp(last, field_name="lastSyncedAt") < synced_after:
+        elif parse_timestamp(last, field="lastSyncedAt") < synced_after:
             pending.append(f"{sync.get('model')} last synced {last}, before {synced_after.isoformat()}")
     if pending:
         return StatusCheck("waiting", f"Integration {provider!r}: " + "; ".join(pending), details)

@@ -13,7 +13,9 @@ from outlit_core.client.exceptions import OutlitError
 from outlit_provider.hooks.outlit import OutlitHook
 
 
-class OutlitTaskStopped(OutlitError, AirflowException):
+# Both bases define status_code (AirflowException a class-level HTTP status for its API); the MRO picks
+# OutlitError's, the status Outlit answered (None here: nothing was answered), which is the one meant.
+class OutlitTaskStopped(OutlitError, AirflowException):  # type: ignore[misc]
     """The task was killed between two Outlit requests; the message says how far it got."""
 
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import Context
+from airflow.sdk import Context, XComArg
 from airflow.sdk.exceptions import AirflowException
 
 from outlit_core.client import EventRejection, IngestResult, prepare_event
@@ -43,7 +43,7 @@ class OutlitIngestEventsOperator(OutlitBaseOperator):
     def __init__(
         self,
         *,
-        events: list[dict[str, Any]] | str,
+        events: list[dict[str, Any]] | str | XComArg,  # an XComArg resolves to the list before execute
         source: str = "server",
         user_identity: dict[str, Any] | None = None,
         customer_identity: dict[str, Any] | None = None,

@@ -64,7 +64,22 @@ def _secret_fields(capability: dict[str, Any]) -> list[str]:
     ]
 
 
-class OutlitConnectIntegrationOperator(OutlitBaseOperator):
+class _IntegrationOperator(OutlitBaseOperator):
+    """What the integration operators share: a ``provider`` checked at parse time when it is a literal, and
+    the link to Outlit's Integrations page, set first thing in ``execute``."""
+
+    operator_extra_links: tuple[Any, ...] = (OutlitIntegrationsLink(),)
+
+    def __init__(self, *, provider: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        check_literal_provider(self.task_id, provider)
+        self.provider = provider
+
+    def _link_integrations(self, context: Context) -> None:
+        OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
+
+
+class OutlitConnectIntegrationOperator(_IntegrationOperator):
     """Connect an integration, either with direct credentials or through a browser session.
 
     Direct credentials come only from an Airflow connection (``credentials_conn_id``), so they are masked in
@@ -100,11 +115,9 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(provider=provider, **kwargs)
         if poll_interval <= 0 or timeout <= 0:
             raise ValueError(f"{self.task_id}: poll_interval and timeout must be positive seconds.")
-        check_literal_provider(self.task_id, provider)
-        self.provider = provider
         self.credentials_conn_id = credentials_conn_id
         self.config = config
         self.wait_for_completion = wait_for_completion
@@ -113,7 +126,7 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> Any:
-        OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
+        self._link_integrations(context)
         # Every declared link gets a value, so Airflow's end-of-task link lookup finds one on every path
         # (a missing key is logged at error level; issue 15.6). The browser path replaces it with the URL.
         OutlitConnectLink.persist(context, "")
@@ -198,22 +211,19 @@ class OutlitConnectIntegrationOperator(OutlitBaseOperator):
         return {"provider": self.provider, "session_id": payload.get("session_id"), "connected": True}
 
 
-class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
+class OutlitDisconnectIntegrationOperator(_IntegrationOperator):
     """Disconnect an integration. Already disconnected is fine unless ``missing_ok=False``."""
 
     template_fields: Sequence[str] = ("provider",)
-    operator_extra_links = (OutlitIntegrationsLink(),)
 
     def __init__(self, *, provider: str, missing_ok: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        check_literal_provider(self.task_id, provider)
-        self.provider = provider
+        super().__init__(provider=provider, **kwargs)
         self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> dict[str, Any]:
         from outlit_core.client.exceptions import OutlitNotFoundError
 
-        OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
+        self._link_integrations(context)
         try:
             with self.hook.get_client() as client:
                 self._check_stop(f"resolving the disconnect of {self.provider}; the request was not sent")
@@ -229,7 +239,7 @@ class OutlitDisconnectIntegrationOperator(OutlitBaseOperator):
         return {"provider": self.provider, "disconnected": True}
 
 
-class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
+class OutlitIntegrationSetupStepOperator(_IntegrationOperator):
     """Run a post-connect setup step (``mappings``, ``webhooks``, ...) listed in the provider's capabilities.
 
     :param provider: Outlit provider id.
@@ -241,7 +251,6 @@ class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
 
     template_fields: Sequence[str] = ("provider", "step", "config", "secrets_conn_id")
     template_fields_renderers = {"config": "json"}
-    operator_extra_links = (OutlitIntegrationsLink(),)
 
     def __init__(
         self,
@@ -253,16 +262,14 @@ class OutlitIntegrationSetupStepOperator(OutlitBaseOperator):
         max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        check_literal_provider(self.task_id, provider)
-        self.provider = provider
+        super().__init__(provider=provider, **kwargs)
         self.step = step
         self.config = config
         self.secrets_conn_id = secrets_conn_id
         self.max_xcom_bytes = max_xcom_bytes
 
     def execute(self, context: Context) -> Any:
-        OutlitIntegrationsLink.persist(context, self.hook.app_url("integrations"))
+        self._link_integrations(context)
         config = dict(self.config or {})
         if self.secrets_conn_id:
             config.update(secrets_from_connection(self.secrets_conn_id, secret_fields=["webhookSecret"]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -13,44 +11,12 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
-from outlit_provider.hooks.integration_status import StatusCheck, check_sync_status, parse_timestamp
+from outlit_core.parsing import parse_name_list, parse_timestamp
+from outlit_provider.hooks.integration_status import StatusCheck, check_sync_status
 from outlit_provider.hooks.outlit import OutlitHook
 from outlit_provider.links import OutlitIntegrationsLink
 from outlit_provider.operators._templating import check_literal_provider, is_templated
 from outlit_provider.triggers.integrations import OutlitIntegrationSyncTrigger, validate_trigger_event
-
-
-def model_names(value: Any, *, task_id: str) -> list[str] | None:
-    """The ``models`` argument as a list of names, or ``None`` for every model the provider reports.
-
-    Besides a list, accepts what a template renders to: a JSON list (``'["A", "B"]'``), a Python list repr
-    (``"['A', 'B']"``, a list rendered without ``render_template_as_native_obj``) or comma-separated names
-    (``"A, B"``). A bare string must never reach the status check, where its characters would become names.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                try:
-                    value = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    raise ValueError(
-                        f"{task_id}: models={value!r} looks like a list but is neither JSON nor a Python "
-                        'list; pass e.g. ["StripeCustomer", "StripeSubscription"] or "StripeCustomer, '
-                        'StripeSubscription".'
-                    ) from None
-        else:
-            value = [part.strip() for part in text.split(",") if part.strip()]
-    if not isinstance(value, list | tuple) or not all(isinstance(m, str) and m.strip() for m in value):
-        raise ValueError(
-            f"{task_id}: models must be a list of model names (e.g. ['StripeCustomer']) or a "
-            f"comma-separated string of them, got {type(value).__name__} {value!r}."
-        )
-    return [m.strip() for m in value] or None
 
 
 class OutlitIntegrationSyncSensor(BaseSensorOperator):
@@ -85,7 +51,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
         check_literal_provider(self.task_id, provider)
         self.provider = provider
         # Literal names are checked now (a typo fails the DAG import); templates and XComArgs after rendering.
-        self.models = models if is_templated(models) else model_names(models, task_id=self.task_id)
+        self.models = models if is_templated(models) else self._names(models)
         self.synced_after = synced_after
         self.outlit_conn_id = outlit_conn_id
         self.deferrable = deferrable
@@ -96,7 +62,7 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
 
     def _bound(self, context: Context) -> datetime:
         if self.synced_after not in (None, ""):
-            return parse_timestamp(self.synced_after, field_name="synced_after")
+            return parse_timestamp(self.synced_after, field="synced_after")
         end = context.get("data_interval_end")
         if end is None:
             dag_run = context.get("dag_run")
@@ -106,11 +72,17 @@ class OutlitIntegrationSyncSensor(BaseSensorOperator):
                 f"{self.task_id}: this run has no data interval end; pass synced_after explicitly "
                 "(an ISO-8601 timestamp such as '{{ ts }}')."
             )
-        return parse_timestamp(end, field_name="synced_after")
+        return parse_timestamp(end, field="synced_after")
+
+    def _names(self, value: Any) -> list[str] | None:
+        # A rendered template may hold a JSON list, a Python list repr or a comma list; None: every model.
+        if value is None:
+            return None
+        return parse_name_list(value, field=f"{self.task_id}: models") or None
 
     def _models(self) -> list[str] | None:
         # Checked again at run time: rendering may have turned the argument into any type.
-        return model_names(self.models, task_id=self.task_id)
+        return self._names(self.models)
 
     def _check(self, context: Context) -> StatusCheck:
         models, bound = self._models(), self._bound(context)

@@ -183,7 +183,9 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
         from airflow.sdk import BaseHook
 
         hook = self.get_db_hook()  # raises a clear error unless the connection's hook is a DbApiHook
-        conn_type = getattr(hook, "conn_type", None) or BaseHook.get_connection(self.conn_id).conn_type
+        conn_type = (
+            getattr(hook, "conn_type", None) or BaseHook.get_connection(str(self.conn_id)).conn_type or ""
+        )
         dialect = _DIALECTS.get(conn_type, conn_type)
         check_dialect(dialect, where=f" (Airflow connection {self.conn_id!r}, type {conn_type!r})")
         first = hook.get_conn()
@@ -207,7 +209,7 @@ class SqlToOutlitOperator(StopOnKill, BaseSQLOperator):
         base_url = OutlitHook(self.outlit_conn_id).get_settings().base_url
         from airflow.sdk import BaseHook
 
-        conn = BaseHook.get_connection(self.conn_id)
+        conn = BaseHook.get_connection(str(self.conn_id))
         warehouse = f"{conn.conn_type}://{conn.host or 'localhost'}" + (f":{conn.port}" if conn.port else "")
         tables = [self.table] if self.table else sql_tables(self.sql or "")
         database = conn.schema or ""

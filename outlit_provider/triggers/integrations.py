@@ -16,12 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from outlit_provider.hooks.integration_status import (
-    StatusCheck,
-    acheck_connect_session,
-    acheck_sync_status,
-    parse_timestamp,
-)
+from outlit_core.parsing import parse_timestamp
+from outlit_provider.hooks.integration_status import StatusCheck, acheck_connect_session, acheck_sync_status
 from outlit_provider.hooks.outlit import OutlitHook
 
 if TYPE_CHECKING:
@@ -40,12 +36,26 @@ def validate_trigger_event(event: Any) -> dict[str, Any]:
 
 
 class _OutlitPollTrigger(BaseTrigger):
-    """Shared poll loop: one check per ``poll_interval`` until done, ``end_time`` or a hard error."""
+    """Shared poll loop: one check per ``poll_interval`` until done, ``end_time`` or a hard error.
+
+    Subclasses name their own arguments in ``_fields`` (serialized beside the poll settings below) and the
+    ones that identify what is waited for, copied into every event, in ``_subject_fields``.
+
+    :param outlit_conn_id: the Outlit connection.
+    :param poll_interval: seconds between checks.
+    :param end_time: absolute UNIX time after which the trigger reports ``timeout``.
+    :param max_consecutive_errors: transient API errors in a row tolerated before giving up.
+    :param first_check_delay: seconds to wait before the first check (the sensor passes its poke interval:
+        it has just checked itself).
+    """
+
+    _fields: tuple[str, ...] = ()
+    _subject_fields: tuple[str, ...] = ()
 
     def __init__(
         self,
         *,
-        outlit_conn_id: str,
+        outlit_conn_id: str = OutlitHook.default_conn_name,
         poll_interval: float,
         end_time: float,
         max_consecutive_errors: int = 5,
@@ -58,17 +68,15 @@ class _OutlitPollTrigger(BaseTrigger):
         self.max_consecutive_errors = int(max_consecutive_errors)
         self.first_check_delay = float(first_check_delay)
 
-    def _base_kwargs(self) -> dict[str, Any]:
-        return {
-            "outlit_conn_id": self.outlit_conn_id,
-            "poll_interval": self.poll_interval,
-            "end_time": self.end_time,
-            "max_consecutive_errors": self.max_consecutive_errors,
-            "first_check_delay": self.first_check_delay,
-        }
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        poll = ("outlit_conn_id", "poll_interval", "end_time", "max_consecutive_errors", "first_check_delay")
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {name: getattr(self, name) for name in (*poll, *self._fields)},
+        )
 
     def _subject(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return {name: getattr(self, name) for name in self._subject_fields}
 
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
         raise NotImplementedError
@@ -136,10 +144,12 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
     :param provider: Outlit provider id, e.g. ``stripe``.
     :param models: model names to require; ``None`` means every model the provider reports.
     :param synced_after: ISO-8601 timestamp every model's ``lastSyncedAt`` must reach, or ``None``.
-    :param end_time: absolute UNIX time after which the trigger reports ``timeout``.
-    :param first_check_delay: seconds to wait before the first check (the sensor passes its poke interval:
-        it has just checked itself).
+    :param poll_kwargs: ``end_time`` (required), ``outlit_conn_id``, ``max_consecutive_errors``,
+        ``first_check_delay``: see the poll settings of ``_OutlitPollTrigger``.
     """
+
+    _fields = ("provider", "models", "synced_after")
+    _subject_fields = ("provider",)
 
     def __init__(
         self,
@@ -147,74 +157,33 @@ class OutlitIntegrationSyncTrigger(_OutlitPollTrigger):
         provider: str,
         models: list[str] | None = None,
         synced_after: str | None = None,
-        outlit_conn_id: str = OutlitHook.default_conn_name,
         poll_interval: float = 60.0,
-        end_time: float,
-        max_consecutive_errors: int = 5,
-        first_check_delay: float = 0.0,
+        **poll_kwargs: Any,
     ) -> None:
-        super().__init__(
-            outlit_conn_id=outlit_conn_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            max_consecutive_errors=max_consecutive_errors,
-            first_check_delay=first_check_delay,
-        )
+        super().__init__(poll_interval=poll_interval, **poll_kwargs)
         self.provider = provider
         self.models = list(models) if models else None
         self.synced_after = synced_after
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                **self._base_kwargs(),
-                "provider": self.provider,
-                "models": self.models,
-                "synced_after": self.synced_after,
-            },
-        )
-
-    def _subject(self) -> dict[str, Any]:
-        return {"provider": self.provider}
-
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
-        bound = parse_timestamp(self.synced_after, field_name="synced_after") if self.synced_after else None
+        bound = parse_timestamp(self.synced_after, field="synced_after") if self.synced_after else None
         return await acheck_sync_status(client, self.provider, models=self.models, synced_after=bound)
 
 
 class OutlitConnectSessionTrigger(_OutlitPollTrigger):
-    """Wait until a browser connect session is ``connected`` (or ``failed`` / ``expired``)."""
+    """Wait until a browser connect session is ``connected`` (or ``failed`` / ``expired``).
+
+    :param poll_kwargs: as for :class:`OutlitIntegrationSyncTrigger`.
+    """
+
+    _fields = _subject_fields = ("session_id", "provider")
 
     def __init__(
-        self,
-        *,
-        session_id: str,
-        provider: str,
-        outlit_conn_id: str = OutlitHook.default_conn_name,
-        poll_interval: float = 15.0,
-        end_time: float,
-        max_consecutive_errors: int = 5,
-        first_check_delay: float = 0.0,
+        self, *, session_id: str, provider: str, poll_interval: float = 15.0, **poll_kwargs: Any
     ) -> None:
-        super().__init__(
-            outlit_conn_id=outlit_conn_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            max_consecutive_errors=max_consecutive_errors,
-            first_check_delay=first_check_delay,
-        )
+        super().__init__(poll_interval=poll_interval, **poll_kwargs)
         self.session_id = session_id
         self.provider = provider
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {**self._base_kwargs(), "session_id": self.session_id, "provider": self.provider},
-        )
-
-    def _subject(self) -> dict[str, Any]:
-        return {"provider": self.provider, "session_id": self.session_id}
 
     async def _check(self, client: AsyncOutlitClient) -> StatusCheck:
         return await acheck_connect_session(client, self.session_id)

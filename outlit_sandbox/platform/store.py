@@ -172,7 +172,7 @@ class Platform:
         )
 
     def _agent(self, key: str, name: str, at: str, actions: list[str], *, enabled: bool) -> dict[str, Any]:
-        agent = {
+        agent: dict[str, Any] = {
             "id": self._uuid(),
             "agentKey": key,
             "displayName": name,
@@ -195,7 +195,7 @@ class Platform:
     def _destination(
         self, provider: str, kind: str, name: str, masked: dict[str, Any], at: str, *, default: bool = False
     ) -> dict[str, Any]:
-        dest = {
+        dest: dict[str, Any] = {
             **self._named(name, None, "destination"),
             "provider": provider,
             "kind": kind,
@@ -214,7 +214,7 @@ class Platform:
     def _signal(
         self, kind: str, name: str, definition: dict[str, Any], at: str, desc: str | None = None
     ) -> dict[str, Any]:
-        signal = {
+        signal: dict[str, Any] = {
             **self._named(name, desc, "signal"),
             "managedBy": "CODE",
             "kind": kind,

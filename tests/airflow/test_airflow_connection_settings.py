@@ -176,3 +176,26 @@ def test_uri_with_allow_insecure_http_keeps_http(monkeypatch):
         "AIRFLOW_CONN_OUTLIT_PROXY", f"outlit://:{KEY}@proxy.internal:8080?allow_insecure_http=true"
     )
     assert OutlitHook("outlit_proxy").get_settings().base_url == "http://proxy.internal:8080"
+
+
+def test_source_kwargs_carry_every_connection_setting_the_dlt_source_takes():
+    """The example DAGs build the dlt source from the connection; a proxy needing http must reach it."""
+    import inspect
+
+    from dlt_sources.outlit import outlit_source
+
+    extras = {"allow_insecure_http": "true", "timeout": "5", "max_retries": "2"}
+    settings = settings_from_connection(Conn(host="proxy.internal", port=8080), extras)
+    kwargs = settings.source_kwargs()
+    assert kwargs == {
+        "api_key": KEY,
+        "base_url": "http://proxy.internal:8080",
+        "allow_insecure_http": True,
+        "timeout": 5.0,
+        "max_retries": 2,
+    }
+    assert set(kwargs) <= set(inspect.signature(outlit_source).parameters)
+    # no base_url in the connection: the source keeps its own default rather than getting None
+    assert "base_url" not in settings_from_connection(Conn(), {}).source_kwargs()
+    source = outlit_source(**kwargs)
+    assert "customers" in source.resources

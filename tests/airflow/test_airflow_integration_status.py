@@ -6,11 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from outlit_provider.hooks.integration_status import (
-    evaluate_connect_status,
-    evaluate_sync_status,
-    parse_timestamp,
-)
+from outlit_core.parsing import parse_name_list, parse_timestamp
+from outlit_provider.hooks.integration_status import evaluate_connect_status, evaluate_sync_status
 
 BOUND = datetime(2026, 4, 10, 18, 0, tzinfo=UTC)
 
@@ -90,11 +87,16 @@ def test_connect_session_states(status, state):
         assert status in result.message
 
 
-def test_parse_timestamp_forms_and_errors():
-    assert parse_timestamp("2026-04-10T18:00:00Z", field_name="x") == BOUND
-    assert parse_timestamp(datetime(2026, 4, 10, 18), field_name="x") == BOUND
-    with pytest.raises(ValueError, match="synced_after"):
-        parse_timestamp("yesterday", field_name="synced_after")
+def test_provider_parsers_are_the_core_ones():
+    """Issue 13 item 3: the status check, sensor and trigger share the core's timestamp and name parsers."""
+    from outlit_provider.hooks import integration_status
+    from outlit_provider.sensors import integrations as sensors
+    from outlit_provider.triggers import integrations as triggers
+
+    for module in (integration_status, sensors, triggers):
+        assert getattr(module, "parse_timestamp", parse_timestamp) is parse_timestamp, module.__name__
+    assert sensors.parse_name_list is parse_name_list
+    assert not hasattr(sensors, "model_names")
 
 
 @pytest.mark.spec

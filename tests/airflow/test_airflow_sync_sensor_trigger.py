@@ -139,7 +139,7 @@ def test_sensor_templated_models_are_rendered_then_checked_and_reach_the_trigger
 def test_sensor_literal_models_are_checked_at_parse_time():
     sensor = OutlitIntegrationSyncSensor(task_id="s", provider="stripe", models="StripeCustomer")
     assert sensor.models == ["StripeCustomer"]
-    with pytest.raises(ValueError, match="models must be a list of model names"):
+    with pytest.raises(ValueError, match="s: models must be a list of names"):
         OutlitIntegrationSyncSensor(task_id="s", provider="stripe", models=["StripeCustomer", 3])
 
 

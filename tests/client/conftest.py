@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import respx
-
-# importlib import mode puts no test directory on sys.path; the tests import their shared constants by name.
-sys.path.insert(0, str(Path(__file__).parent))
-
 from outlit_client_testlib import BASE, KEY, NOW, PUBLIC, Sleeps
 
 from outlit_core.client import AsyncOutlitClient, OutlitClient, RetryPolicy

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # importlib import mode: make rl_helpers importable by the test modules
 
 # The operator test imports Airflow; give it a home of its own unless another area's conftest already did.
 if "airflow" not in sys.modules and "AIRFLOW_HOME" not in os.environ:

@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import sandbox_running
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -191,11 +193,9 @@ class AirflowDeployment:
 @pytest.fixture(scope="module")
 def deployment_sandbox() -> Iterator[Any]:
     """The sandbox in a process of its own, as the real API would be."""
-    outlit_sandbox = pytest.importorskip("outlit_sandbox")
-    with outlit_sandbox.running(
+    yield from sandbox_running(
         seed=11, customers=6, events_per_customer=30, facts_per_customer=4, subprocess=True
-    ) as sb:
-        yield sb
+    )
 
 
 @pytest.fixture(scope="module")
