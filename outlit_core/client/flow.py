@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -45,9 +45,18 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Emit(Generic[T]):
+    """Hand ``item`` to the caller now (an item of a paged list), then carry on."""
+
+    item: T
+
+
 Step = Send | Sleep
 #: a flow yields steps, is sent a Reply / exception after a Send (None after a Sleep), and returns T
 Flow = Generator[Step, Any, T]
+#: a flow that also yields items for the caller as it goes (the client's iterators)
+Feed = Generator[Step | Emit[T], Any, None]
 
 
 class Core:
@@ -103,13 +112,8 @@ class Core:
         retries = 0
         waited_out: int | None = None
         while True:
-            generation = bucket.block_generation
-            wait = bucket.reserve(waited_out)
-            while wait > 0:
+            for wait in bucket.waits(waited_out):
                 yield Sleep(wait)
-                # A response seen while we slept may have closed the server's window: honour that too.
-                wait, generation = bucket.blocked_since(generation)
-            bucket.begin()
             try:
                 error = yield from self._attempt(http, call, retries, deadline)
             finally:
