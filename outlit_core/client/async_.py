@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeVar, Unpack
 
 import httpx
@@ -12,7 +11,7 @@ import httpx
 from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
 from .events import DeliveryReport, IngestResult, PreparedEvent
 from .exceptions import OutlitArgumentError
-from .flow import Emit, Feed, Flow, Sleep, Step
+from .flow import Feed, FeedReader, Flow, Sleep, Step
 from .transport import async_transport, read_async
 
 __all__ = ["AsyncOutlitClient"]
@@ -50,16 +49,10 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
         return await read_async(self._http, step.request, step.until, self.config.max_response_bytes)
 
     async def _feed(self, feed: Feed[T]) -> AsyncIterator[T]:
+        reader = FeedReader(feed)
         try:
-            step = next(feed)
-            while True:
-                if isinstance(step, Emit):
-                    yield step.item
-                    step = next(feed)
-                else:
-                    step = feed.send(await self._step(step))
-        except StopIteration:
-            return
+            while (emitted := await self._run(reader.next_item())) is not None:
+                yield emitted.item
         finally:
             feed.close()
 
@@ -72,20 +65,6 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
             return done.value
         finally:
             flow.close()  # a cancelled task releases its limiter slot and records its partial batch
-
-    def _bind_flow(self, build: Callable[..., Flow[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
-        @functools.wraps(build)
-        async def call(*args: Any, **kwargs: Any) -> T:
-            return await self._run(build(*args, **kwargs))
-
-        return call
-
-    def _bind_feed(self, build: Callable[..., Feed[T]]) -> Callable[..., AsyncIterator[T]]:
-        @functools.wraps(build)
-        def call(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
-            return self._feed(build(*args, **kwargs))
-
-        return call
 
     # --- ingest -----------------------------------------------------------------------------------------
 

@@ -59,6 +59,26 @@ Flow = Generator[Step, Any, T]
 Feed = Generator[Step | Emit[T], Any, None]
 
 
+class FeedReader(Generic[T]):
+    """Reads a feed an item at a time: each :meth:`next_item` is a flow that runs the feed up to its next
+    :class:`Emit` and returns it (None once the feed has ended), so a client needs only its flow runner."""
+
+    def __init__(self, feed: Feed[T]) -> None:
+        self._feed = feed
+        self._reply: Any = None
+
+    def next_item(self) -> Flow[Emit[T] | None]:
+        while True:
+            try:
+                step = self._feed.send(self._reply)
+            except StopIteration:
+                return None
+            self._reply = None
+            if isinstance(step, Emit):
+                return step
+            self._reply = yield step
+
+
 class Core:
     """What both clients share, bound to one :class:`ClientConfig`: limiters, secret scrubbing, the flows."""
 

@@ -7,12 +7,13 @@ and returns the result. Decorated with :class:`flow_method`, it becomes a blocki
 ``OutlitClient``, an async iterator on ``AsyncOutlitClient``.
 
 The overloads of ``__get__`` give type checkers and IDEs each method's real parameters and, per client, its
-real return type; each client decides how to run a flow (its ``_bind_flow`` / ``_bind_feed``).
+real return type; each client runs a flow its own way (its ``_run`` and ``_feed``).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -32,8 +33,8 @@ R = TypeVar("R")
 class ClientMethod(Generic[P, R]):
     """A method that builds a flow (or feed) from its arguments; the client it is read from runs it."""
 
-    #: the client method that turns a bound builder into what callers get (a blocking or awaiting call)
-    binder = ""
+    #: the client method that runs what the builder returns (``_run`` a flow, ``_feed`` a feed)
+    runner = ""
 
     def __init__(self, build: Callable[Concatenate[Any, P], R]) -> None:
         #: the undecorated builder, for flows made of it: ``yield from ClientBase.query.build(self, sql)``
@@ -43,7 +44,21 @@ class ClientMethod(Generic[P, R]):
     def _get(self, client: Any, owner: type[Any]) -> Any:
         if client is None:
             return self
-        return getattr(client, self.binder)(self.build.__get__(client, owner))
+        build = self.build.__get__(client, owner)
+        run = getattr(client, self.runner)
+        if inspect.iscoroutinefunction(run):
+
+            @functools.wraps(build)
+            async def call_async(*args: Any, **kwargs: Any) -> Any:
+                return await run(build(*args, **kwargs))
+
+            return call_async
+
+        @functools.wraps(build)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return run(build(*args, **kwargs))
+
+        return call
 
     def __call__(self, client: Any, *args: Any, **kwargs: Any) -> Any:
         """``OutlitClient.call_tool(client, ...)`` works as with a plain method."""
@@ -53,7 +68,7 @@ class ClientMethod(Generic[P, R]):
 class flow_method(ClientMethod[P, Flow[T]]):  # lower case: used as a decorator
     """Blocking on ``OutlitClient``, a coroutine on ``AsyncOutlitClient``."""
 
-    binder = "_bind_flow"
+    runner = "_run"
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> Self: ...
@@ -68,7 +83,7 @@ class flow_method(ClientMethod[P, Flow[T]]):  # lower case: used as a decorator
 class feed_method(ClientMethod[P, Feed[T]]):  # lower case: used as a decorator
     """An iterator on ``OutlitClient``, an async iterator on ``AsyncOutlitClient``."""
 
-    binder = "_bind_feed"
+    runner = "_feed"
 
     @overload
     def __get__(self, client: None, owner: type[Any]) -> Self: ...

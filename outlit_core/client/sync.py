@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, Unpack
 
 import httpx
@@ -11,7 +10,7 @@ import httpx
 from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
 from .events import DeliveryReport, IngestResult, PreparedEvent
 from .events import prepare_event as prepare_event
-from .flow import Emit, Feed, Flow, Sleep, Step
+from .flow import Feed, FeedReader, Flow, Sleep, Step
 from .methods import flow_method
 from .transport import read_sync, sync_transport
 
@@ -53,16 +52,10 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
 
     def _feed(self, feed: Feed[T]) -> Iterator[T]:
         """Drive a feed, handing out its items as they come."""
+        reader = FeedReader(feed)
         try:
-            step = next(feed)
-            while True:
-                if isinstance(step, Emit):
-                    yield step.item
-                    step = next(feed)
-                else:
-                    step = feed.send(self._step(step))
-        except StopIteration:
-            return
+            while (emitted := self._run(reader.next_item())) is not None:
+                yield emitted.item
         finally:
             feed.close()
 
@@ -76,20 +69,6 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
             return done.value
         finally:
             flow.close()
-
-    def _bind_flow(self, build: Callable[..., Flow[T]]) -> Callable[..., T]:
-        @functools.wraps(build)
-        def call(*args: Any, **kwargs: Any) -> T:
-            return self._run(build(*args, **kwargs))
-
-        return call
-
-    def _bind_feed(self, build: Callable[..., Feed[T]]) -> Callable[..., Iterator[T]]:
-        @functools.wraps(build)
-        def call(*args: Any, **kwargs: Any) -> Iterator[T]:
-            return self._feed(build(*args, **kwargs))
-
-        return call
 
     # --- ingest -----------------------------------------------------------------------------------------
 
