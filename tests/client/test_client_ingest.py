@@ -259,50 +259,48 @@ def test_client_side_rejections_keep_caller_indexes_across_batches(
     assert route.call_count == 2
 
 
-def test_whole_request_error_index_minus_one_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        403,
-        json={
-            "success": False,
-            "processed": 0,
-            "errors": [{"index": -1, "message": "Invalid or inactive tracking configuration"}],
-        },
-    )
-    with pytest.raises(OutlitPermissionError, match="public key"):
-        make_client().send_events([ev()])
+def _whole_request(message: str) -> list[dict]:
+    return [{"index": -1, "message": message}]
 
 
-def test_207_with_whole_request_error_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        207, json={"success": False, "processed": 0, "errors": [{"index": -1, "message": "bad config"}]}
-    )
-    with pytest.raises(OutlitValidationError, match="bad config"):
-        make_client().send_events([ev()])
-
-
-def test_400_not_naming_events_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        400,
-        json={
-            "success": False,
-            "message": "Invalid payload",
-            "errors": [{"path": ["source"], "message": "bad"}],
-        },
-    )
-    with pytest.raises(OutlitValidationError, match="Invalid payload"):
-        make_client().send_events([ev()])
-
-
-def test_400_naming_events_outside_the_batch_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        400,
-        json={
-            "success": False,
-            "message": "x",
-            "errors": [{"path": ["events", 9, "type"], "message": "bad"}],
-        },
-    )
-    with pytest.raises(OutlitValidationError, match="not in it"):
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "says"),
+    [
+        pytest.param(
+            403,
+            {"processed": 0, "errors": _whole_request("Invalid or inactive tracking configuration")},
+            OutlitPermissionError,
+            "public key",
+            id="403-whole-request-error-index-minus-one",
+        ),
+        pytest.param(
+            207,
+            {"processed": 0, "errors": _whole_request("bad config")},
+            OutlitValidationError,
+            "bad config",
+            id="207-with-a-whole-request-error",
+        ),
+        pytest.param(
+            400,
+            {"message": "Invalid payload", "errors": [{"path": ["source"], "message": "bad"}]},
+            OutlitValidationError,
+            "Invalid payload",
+            id="400-not-naming-events",
+        ),
+        pytest.param(
+            400,
+            {"message": "x", "errors": [{"path": ["events", 9, "type"], "message": "bad"}]},
+            OutlitValidationError,
+            "not in it",
+            id="400-naming-events-outside-the-batch",
+        ),
+    ],
+)
+def test_answers_about_the_whole_request_raise(
+    api: respx.MockRouter, make_client, status: int, body: dict, cls: type, says: str
+) -> None:
+    api.post(INGEST).respond(status, json={"success": False, **body})
+    with pytest.raises(cls, match=says):
         make_client().send_events([ev()])
 
 
