@@ -259,47 +259,32 @@ def test_client_side_rejections_keep_caller_indexes_across_batches(
     assert route.call_count == 2
 
 
-def _whole_request(message: str) -> list[dict]:
-    return [{"index": -1, "message": message}]
+INACTIVE = [{"index": -1, "message": "Invalid or inactive tracking configuration"}]
+BAD_CONFIG = [{"index": -1, "message": "bad config"}]
+BAD_SOURCE = [{"path": ["source"], "message": "bad"}]
+NOT_IN_BATCH = [{"path": ["events", 9, "type"], "message": "bad"}]
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "cls", "says"),
+    ("status", "message", "errors", "cls", "says"),
     [
-        pytest.param(
-            403,
-            {"processed": 0, "errors": _whole_request("Invalid or inactive tracking configuration")},
-            OutlitPermissionError,
-            "public key",
-            id="403-whole-request-error-index-minus-one",
-        ),
-        pytest.param(
-            207,
-            {"processed": 0, "errors": _whole_request("bad config")},
-            OutlitValidationError,
-            "bad config",
-            id="207-with-a-whole-request-error",
-        ),
-        pytest.param(
-            400,
-            {"message": "Invalid payload", "errors": [{"path": ["source"], "message": "bad"}]},
-            OutlitValidationError,
-            "Invalid payload",
-            id="400-not-naming-events",
-        ),
-        pytest.param(
-            400,
-            {"message": "x", "errors": [{"path": ["events", 9, "type"], "message": "bad"}]},
-            OutlitValidationError,
-            "not in it",
-            id="400-naming-events-outside-the-batch",
-        ),
+        (403, None, INACTIVE, OutlitPermissionError, "public key"),
+        (207, None, BAD_CONFIG, OutlitValidationError, "bad config"),
+        (400, "Invalid payload", BAD_SOURCE, OutlitValidationError, "Invalid payload"),
+        (400, "x", NOT_IN_BATCH, OutlitValidationError, "not in it"),
+    ],
+    ids=[
+        "403-index-minus-one",
+        "207-index-minus-one",
+        "400-not-naming-events",
+        "400-events-not-in-the-batch",
     ],
 )
 def test_answers_about_the_whole_request_raise(
-    api: respx.MockRouter, make_client, status: int, body: dict, cls: type, says: str
+    api: respx.MockRouter, make_client, status: int, message: str | None, errors: list, cls: type, says: str
 ) -> None:
-    api.post(INGEST).respond(status, json={"success": False, **body})
+    body = {"success": False, "processed": 0, "errors": errors}
+    api.post(INGEST).respond(status, json=body if message is None else {**body, "message": message})
     with pytest.raises(cls, match=says):
         make_client().send_events([ev()])
 
