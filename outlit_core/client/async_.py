@@ -9,8 +9,8 @@ from typing import Any, TypeVar, Unpack
 import httpx
 
 from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
+from .delivery import Settlement, check_concurrency, finish_done
 from .events import DeliveryReport, IngestResult, PreparedEvent
-from .exceptions import OutlitArgumentError
 from .flow import Feed, FeedReader, Flow, Sleep, Step
 from .transport import async_transport, read_async
 
@@ -75,33 +75,38 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
         concurrency: int = 1,
         **options: Unpack[DeliveryOptions],
     ) -> DeliveryReport:
-        """:meth:`OutlitClient.deliver`; up to ``concurrency`` batches in flight at once (the shared rate
-        limiter still caps the request rate). On a failure the batches still in flight are cancelled and
-        their unconfirmed events are ``not_sent`` in ``partial_result``."""
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise OutlitArgumentError(
-                f"concurrency must be >= 1, got {concurrency}",
-                details=[{"path": ["concurrency"], "message": "must be >= 1"}],
-            )
+        """:meth:`OutlitClient.deliver`, with the batches in flight as tasks. On a failure the batches still
+        in flight are cancelled and their unconfirmed events are ``not_sent`` in ``partial_result``."""
+        check_concurrency(concurrency)
         run = self._deliver(events, options)
-        in_flight: set[asyncio.Task[DeliveryReport]] = set()
+        in_flight: dict[asyncio.Task[DeliveryReport], Settlement] = {}
+
+        async def reap(when: str) -> None:
+            done, _pending = await asyncio.wait(in_flight, return_when=when)
+            error = finish_done(run, in_flight, done)
+            if error is not None:
+                raise error
+
         try:
             for batch in run.batches():
                 if len(in_flight) >= concurrency:
-                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()
-                in_flight.add(asyncio.ensure_future(self._run(run.settle(self._http, batch))))
+                    await reap(asyncio.FIRST_COMPLETED)
+                settlement = run.start(batch)
+                in_flight[asyncio.ensure_future(self._run(run.settle(self._http, settlement)))] = settlement
             while in_flight:
-                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_EXCEPTION)
-                for task in done:
-                    task.result()
+                await reap(asyncio.FIRST_EXCEPTION)
         finally:
             for task in in_flight:
                 task.cancel()
             if in_flight:
                 await asyncio.wait(in_flight)
+                finish_done(run, in_flight, list(in_flight))
         return run.report
+
+    async def send_prepared(
+        self, events: Iterable[PreparedEvent | Mapping[str, Any]], **envelope: Unpack[Envelope]
+    ) -> DeliveryReport:
+        return await self.deliver(self._one_request(events, envelope), **envelope)
 
     async def send_events(
         self,

@@ -155,11 +155,13 @@ class ClientBase(Generic[TransportT]):
             keep_delivered=options.get("keep_delivered", True),
         )
 
-    def _settle_all(self, run: Delivery) -> Flow[DeliveryReport]:
-        """Settle the batches one after another (``deliver``; the async client can also overlap them)."""
-        for batch in run.batches():
-            yield from run.settle(self._http, batch)
-        return run.report
+    def _one_request(
+        self, events: Iterable[PreparedEvent | Mapping[str, Any]], fields: Envelope
+    ) -> list[PreparedEvent]:
+        """``send_prepared``'s events, refused unless they fit one request (100 events, 1 MB)."""
+        prepared = as_prepared(events)
+        check_one_request(open_envelope(fields, "send_prepared"), prepared, "send_prepared")
+        return prepared
 
     # --- platform ---------------------------------------------------------------------------------------
 
@@ -295,17 +297,7 @@ class ClientBase(Generic[TransportT]):
         call = calls.platform(resource, action, resource_id, body, retry_writes)
         return responses.platform_data(call.label, (yield from self._fetch(call)))
 
-    # --- ingest (deliver and send_events are each client's own: the async ones take ``concurrency``) ----
-
-    @flow_method
-    def send_prepared(
-        self, events: Iterable[PreparedEvent | Mapping[str, Any]], **envelope: Unpack[Envelope]
-    ) -> Flow[DeliveryReport]:
-        """``deliver`` for one request's worth of events (100 events, 1 MB); ``index`` in each outcome
-        is the position in ``events``."""
-        prepared = as_prepared(events)
-        check_one_request(open_envelope(envelope, "send_prepared"), prepared, "send_prepared")
-        return (yield from self._settle_all(self._deliver(prepared, DeliveryOptions(**envelope))))
+    # --- ingest (deliver and its callers are each client's own: threads or tasks for ``concurrency``) ---
 
     @flow_method
     def send_batch(self, events: list[Mapping[str, Any]], **envelope: Unpack[Envelope]) -> Flow[BatchResult]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
@@ -27,12 +28,21 @@ from .events import (
     plan_batches,
     prepare_event,
 )
-from .exceptions import OutlitError, OutlitEventError, OutlitValidationError
+from .exceptions import OutlitArgumentError, OutlitError, OutlitEventError, OutlitValidationError
 from .flow import Core, Flow
 from .redact import Redactor
 from .responses import Outcome, event_position, request_id
 
-__all__ = ["Delivery", "Intake", "as_prepared", "batch_result", "check_one_request"]
+__all__ = [
+    "Delivery",
+    "Intake",
+    "as_prepared",
+    "batch_result",
+    "check_concurrency",
+    "check_one_request",
+    "drive_threads",
+    "finish_done",
+]
 
 StopSignal = Any  # threading.Event, asyncio.Event, or a callable returning True to stop
 
@@ -99,6 +109,12 @@ class Settlement:
         self.pending = again
         return len(confirmed) + len(duplicates)
 
+    def gave_up(self, error: OutlitError) -> None:
+        """Count the request that failed for good (it is in no result): its attempts and their retries."""
+        attempts = max(1, int(getattr(error, "attempts", 1)))
+        self.report.requests += attempts
+        self.report.retries += attempts - 1
+
 
 class Delivery:
     """One ``deliver()`` run: batches, the running report, the stop signal and the per-batch callback."""
@@ -129,10 +145,11 @@ class Delivery:
         """Request-sized batches; an event too large for any request becomes a client-side rejection."""
         items = (_prepared(event, index) for index, event in enumerate(self._events))
         for batch in plan_batches(items, self.env, max_events=self._max_events, max_bytes=self._max_bytes):
-            if isinstance(batch, EventRejection):
-                self.report.outcomes[str(batch.uuid)] = EventOutcome(
+            if isinstance(batch, EventRejection):  # reported like a batch of one that was refused unsent
+                outcome = EventOutcome(
                     str(batch.uuid), batch.index, "rejected", [], batch.message, client_side=True
                 )
+                self._take(DeliveryReport(outcomes={outcome.uuid: outcome}))
                 continue
             if _stopped(self._stop):
                 self.report.stopped = True
@@ -140,11 +157,12 @@ class Delivery:
             self.report.batches += 1
             yield batch
 
-    def settle(
-        self, http: httpx.Client | httpx.AsyncClient, batch: list[PreparedEvent]
-    ) -> Flow[DeliveryReport]:
+    def start(self, batch: list[PreparedEvent]) -> Settlement:
+        """A batch about to be sent; every started batch must be handed to :meth:`finish` once."""
+        return Settlement(batch)
+
+    def settle(self, http: httpx.Client | httpx.AsyncClient, settlement: Settlement) -> Flow[DeliveryReport]:
         """Send one batch until each of its events is delivered or rejected (a flow for the client to run)."""
-        settlement = Settlement(batch)
         public_key = self.core.config.require_public_key()
         try:
             while settlement.pending:
@@ -153,13 +171,20 @@ class Delivery:
                 outcome = yield from self.core.request(http, call)
                 settlement.record(batch_result(self.core.redactor, outcome, settlement.pending))
         except OutlitError as exc:
-            exc.partial_result = self.report
+            settlement.gave_up(exc)
+            exc.partial_result = self.report  # complete once the driver has finished every batch
             raise
-        finally:
-            self._absorb(settlement.report)  # also when the flow is closed (a cancelled async batch)
-        if self._on_batch is not None:
-            self._on_batch(settlement.report)
         return settlement.report
+
+    def finish(self, settlement: Settlement) -> None:
+        """Take a batch that is settled, failed or cancelled into the report; its events not confirmed
+        stay ``not_sent``. Drivers call this on their own thread, so ``on_batch`` needs no lock."""
+        self._take(settlement.report)
+
+    def _take(self, part: DeliveryReport) -> None:
+        self._absorb(part)
+        if self._on_batch is not None:
+            self._on_batch(part)
 
     def _absorb(self, part: DeliveryReport) -> None:
         total = self.report
@@ -170,6 +195,67 @@ class Delivery:
         for uuid, outcome in part.outcomes.items():
             if self._keep_delivered or outcome.status != "delivered":
                 total.outcomes[uuid] = outcome
+
+
+def check_concurrency(concurrency: int) -> int:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise OutlitArgumentError(
+            f"concurrency must be >= 1, got {concurrency}",
+            details=[{"path": ["concurrency"], "message": "must be >= 1"}],
+        )
+    return concurrency
+
+
+def finish_done(run: Delivery, window: dict[Any, Settlement], done: Iterable[Any]) -> BaseException | None:
+    """Finish the batches whose futures (threads) or tasks (asyncio) are done; return the first failure."""
+    error: BaseException | None = None
+    for future in done:
+        run.finish(window.pop(future))
+        if not future.cancelled() and error is None:
+            error = future.exception()
+    return error
+
+
+def drive_threads(
+    run: Delivery, settle: Callable[[Settlement], DeliveryReport], concurrency: int
+) -> DeliveryReport:
+    """The sync client's driver: up to ``concurrency`` batches settling on worker threads at once.
+
+    Batches are read, and finished (``on_batch``), on the calling thread. After a failure nothing new is
+    sent; the batches in flight finish (a request cannot be taken back) and the first failure is raised.
+    """
+    if concurrency == 1:
+        for batch in run.batches():
+            settlement = run.start(batch)
+            try:
+                settle(settlement)
+            finally:
+                run.finish(settlement)
+        return run.report
+    window: dict[Future[DeliveryReport], Settlement] = {}
+
+    def reap(block: bool) -> None:
+        if block:
+            wait(window, return_when=FIRST_COMPLETED)
+        error = finish_done(run, window, [future for future in window if future.done()])
+        if error is not None:
+            raise error
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outlit-deliver") as pool:
+        try:
+            for batch in run.batches():
+                settlement = run.start(batch)
+                window[pool.submit(settle, settlement)] = settlement
+                reap(block=len(window) >= concurrency)
+            while window:
+                reap(block=True)
+        except BaseException:
+            for future in window:
+                future.cancel()
+            wait(window)
+            finish_done(run, window, list(window))  # recorded; the first failure is the one raised
+            raise
+    return run.report
 
 
 def _prepared(event: PreparedEvent | Mapping[str, Any], index: int) -> PreparedEvent:
@@ -251,7 +337,7 @@ class Intake:
         total = IngestResult(rejected=list(self.rejected))
         if report is not None:
             total.accepted, total.retries, total.batches = report.accepted, report.retries, report.batches
-            total.requests = report.requests
+            total.requests, total.stopped = report.requests, report.stopped
             total.rejected += [
                 EventRejection(o.index, o.uuid, list(o.path), o.message or "rejected", o.client_side)
                 for o in report.outcomes.values()

@@ -103,6 +103,8 @@ class IngestResult:
     requests: int = 0
     retries: int = 0
     batches: int = 0
+    #: True when the stop signal ended the call before every event was read
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:

@@ -8,10 +8,10 @@ from typing import Any, TypeVar, Unpack
 import httpx
 
 from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
+from .delivery import check_concurrency, drive_threads
 from .events import DeliveryReport, IngestResult, PreparedEvent
 from .events import prepare_event as prepare_event
 from .flow import Feed, FeedReader, Flow, Sleep, Step
-from .methods import flow_method
 from .transport import read_sync, sync_transport
 
 __all__ = ["OutlitClient"]
@@ -72,10 +72,13 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
 
     # --- ingest -----------------------------------------------------------------------------------------
 
-    @flow_method
     def deliver(
-        self, events: Iterable[PreparedEvent | Mapping[str, Any]], **options: Unpack[DeliveryOptions]
-    ) -> Flow[DeliveryReport]:
+        self,
+        events: Iterable[PreparedEvent | Mapping[str, Any]],
+        *,
+        concurrency: int = 1,
+        **options: Unpack[DeliveryOptions],
+    ) -> DeliveryReport:
         """Deliver prepared events (each with a ``uuid``, not checked again), any number of them.
 
         Packs requests of at most 100 events / 1 MB, settles each through Outlit's drop-the-rejected-and-
@@ -83,13 +86,27 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
         event's outcome is in the report (``delivered``, ``duplicate``, ``rejected`` with path and message,
         ``not_sent``); ``on_batch`` gets each settled batch's report. If a request fails for good, the
         exception's ``partial_result`` is the report so far.
-        """
-        return (yield from self._settle_all(self._deliver(events, options)))
 
-    @flow_method
+        Up to ``concurrency`` batches are in flight at once, on worker threads (the shared rate limiter
+        still caps the request rate); events are read and ``on_batch`` is called on the calling thread.
+        After a failure nothing new is sent, the batches in flight finish, and the first failure is raised.
+        """
+        check_concurrency(concurrency)
+        run = self._deliver(events, options)
+        return drive_threads(
+            run, lambda settlement: self._run(run.settle(self._http, settlement)), concurrency
+        )
+
+    def send_prepared(
+        self, events: Iterable[PreparedEvent | Mapping[str, Any]], **envelope: Unpack[Envelope]
+    ) -> DeliveryReport:
+        """:meth:`deliver` for one request's worth of events (100 events, 1 MB); ``index`` in each outcome
+        is the position in ``events``."""
+        return self.deliver(self._one_request(events, envelope), **envelope)
+
     def send_events(
         self, events: Iterable[Mapping[str, Any]], *, stop: Any = None, **envelope: Unpack[Envelope]
-    ) -> Flow[IngestResult]:
+    ) -> IngestResult:
         """Check and send any number of events (streamed: memory stays flat) through :meth:`deliver`.
 
         Invalid events are reported in ``rejected`` (with their index in ``events``) and the rest are
@@ -98,5 +115,4 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
         """
         intake = self._intake(events, envelope)
         with partial_ingest_result(intake):
-            run = self._deliver(intake.prepared(), {**envelope, "stop": stop, "keep_delivered": False})
-            return intake.result((yield from self._settle_all(run)))
+            return intake.result(self.deliver(intake.prepared(), stop=stop, keep_delivered=False, **envelope))

@@ -29,11 +29,14 @@ def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"success": True, "processed": len(sent)})
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "threads", "async"])
 def deliver(request: pytest.FixtureRequest, make_client, make_async_client) -> Any:
-    """``deliver(events, **kwargs)`` on the blocking client, then on the async one."""
+    """``deliver(events, **kwargs)`` on the blocking client (one batch at a time, then three on worker
+    threads), then on the async one."""
     if request.param == "sync":
         return lambda events, **kw: make_client().deliver(events, **kw)
+    if request.param == "threads":
+        return lambda events, **kw: make_client().deliver(events, concurrency=1 if "stop" in kw else 3, **kw)
 
     def run(events: Any, **kw: Any) -> Any:
         async def go() -> Any:
@@ -99,6 +102,35 @@ def test_keep_delivered_false_keeps_only_the_problems(api: respx.MockRouter, del
     api.post(INGEST).mock(side_effect=[httpx.Response(400, json=refuse), _ok(_fake(1)), _ok(_fake(100))])
     report = deliver(_prepared(101), keep_delivered=False)
     assert report.accepted == 100 and [o.status for o in report.outcomes.values()] == ["rejected"]
+
+
+def test_batches_are_finished_on_the_calling_thread(api: respx.MockRouter, deliver) -> None:
+    """``on_batch`` may keep unlocked state (the reverse-load runner's pending events and ledger queue)."""
+    api.post(INGEST).mock(side_effect=_ok)
+    threads: set[str] = set()
+    report = deliver(_prepared(450), on_batch=lambda batch: threads.add(threading.current_thread().name))
+    assert threads == {threading.current_thread().name} and report.accepted == 450
+
+
+def test_a_failure_with_batches_in_flight_records_them_all(api: respx.MockRouter, make_client) -> None:
+    """After a failure the other batches in flight still finish, and every request is counted."""
+    calls = iter(range(1000))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={}) if next(calls) == 1 else _ok(request)
+
+    api.post(INGEST).mock(side_effect=answer)
+    seen: list[int] = []
+    with pytest.raises(OutlitServerError) as info:
+        make_client(max_retries=0).deliver(
+            _prepared(400), concurrency=3, on_batch=lambda batch: seen.append(len(batch.outcomes))
+        )
+    partial = info.value.partial_result
+    # every batch started was finished once, with all its events: delivered, or not_sent (the failed one)
+    assert len(seen) >= 2 and seen == [100] * len(seen) and len(partial.outcomes) == 100 * len(seen)
+    assert len(partial.not_sent) >= 100 and partial.accepted == len(partial.delivered)
+    # one request per batch sent; the failed one counts too, and confirmed nothing
+    assert partial.accepted == 100 * (partial.requests - 1)
 
 
 def _fake(n: int) -> httpx.Request:
