@@ -8,7 +8,7 @@ from typing import Any, TypeVar, Unpack
 
 import httpx
 
-from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
+from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result, spelled_out
 from .delivery import Settlement, check_concurrency, finish_done
 from .events import DeliveryReport, IngestResult, PreparedEvent
 from .flow import Feed, FeedReader, Flow, Sleep, Step
@@ -68,6 +68,7 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
 
     # --- ingest -----------------------------------------------------------------------------------------
 
+    @spelled_out(DeliveryOptions)
     async def deliver(
         self,
         events: Iterable[PreparedEvent | Mapping[str, Any]],
@@ -103,11 +104,13 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
                 finish_done(run, in_flight, list(in_flight))
         return run.report
 
+    @spelled_out(Envelope)
     async def send_prepared(
         self, events: Iterable[PreparedEvent | Mapping[str, Any]], **envelope: Unpack[Envelope]
     ) -> DeliveryReport:
         return await self.deliver(self._one_request(events, envelope), **envelope)
 
+    @spelled_out(Envelope)
     async def send_events(
         self,
         events: Iterable[Mapping[str, Any]],

@@ -5,7 +5,8 @@ keyword settings that build it), ``from_env``, and every API method, written onc
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
@@ -24,11 +25,10 @@ from .ratelimit import TokenBucket
 from .tools import get_tool
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import pandas
 
 C = TypeVar("C", bound="ClientBase[Any]")
+F = TypeVar("F", bound=Callable[..., Any])
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 # Constructor arguments that belong to the client object, not to its ClientConfig.
@@ -55,13 +55,51 @@ class DeliveryOptions(Envelope, total=False):
     keep_delivered: bool
 
 
+#: the value of each keyword above when a call leaves it out
+KEYWORD_DEFAULTS: dict[str, Any] = {
+    "source": "server",
+    "user_identity": None,
+    "customer_identity": None,
+    "stop": None,
+    "on_batch": None,
+    "keep_delivered": True,
+}
+
+
+def spelled_out(fields: type) -> Callable[[F], F]:
+    """Show the keywords of a method's ``**kwargs: Unpack[fields]`` in its runtime signature (``help()``,
+    ``inspect``, the docs test) as if written out, with their defaults, before its own keyword-only ones."""
+
+    def decorate(method: F) -> F:
+        signature = inspect.signature(method)
+        params = list(signature.parameters.values())
+        named = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=KEYWORD_DEFAULTS[name],
+                annotation=getattr(kind, "__forward_arg__", kind),
+            )
+            for name, kind in fields.__annotations__.items()
+        ]
+        kinds = inspect.Parameter
+        head = [p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+        own = [p for p in params if p.kind is kinds.KEYWORD_ONLY]
+        method.__signature__ = signature.replace(parameters=[*head, *named, *own])  # type: ignore[attr-defined]
+        return method
+
+    return decorate
+
+
 def open_envelope(fields: Envelope, method: str) -> dict[str, Any]:
     """The checked batch fields of an ingest call; a keyword that is not one of them is a TypeError."""
     unknown = sorted(set(fields) - set(DeliveryOptions.__annotations__))
     if unknown:
         raise TypeError(f"{method}() got unexpected keyword argument(s): {', '.join(unknown)}")
     return build_envelope(
-        fields.get("source", "server"), fields.get("user_identity"), fields.get("customer_identity")
+        fields.get("source", KEYWORD_DEFAULTS["source"]),
+        fields.get("user_identity"),
+        fields.get("customer_identity"),
     )
 
 
@@ -152,7 +190,7 @@ class ClientBase(Generic[TransportT]):
             env,
             stop=options.get("stop"),
             on_batch=options.get("on_batch"),
-            keep_delivered=options.get("keep_delivered", True),
+            keep_delivered=options.get("keep_delivered", KEYWORD_DEFAULTS["keep_delivered"]),
         )
 
     def _one_request(
@@ -300,6 +338,7 @@ class ClientBase(Generic[TransportT]):
     # --- ingest (deliver and its callers are each client's own: threads or tasks for ``concurrency``) ---
 
     @flow_method
+    @spelled_out(Envelope)
     def send_batch(self, events: list[Mapping[str, Any]], **envelope: Unpack[Envelope]) -> Flow[BatchResult]:
         """Send up to 100 events (1 MB) in ONE request, retried on 429/5xx/timeouts, with no resend round.
 
@@ -309,7 +348,9 @@ class ClientBase(Generic[TransportT]):
         return (yield from one_batch(self._core, self._http, events, open_envelope(envelope, "send_batch")))
 
     def _intake(self, events: Iterable[Mapping[str, Any]], fields: Envelope) -> Intake:
-        return Intake(events, open_envelope(fields, "send_events"), fields.get("source", "server"))
+        return Intake(
+            events, open_envelope(fields, "send_events"), fields.get("source", KEYWORD_DEFAULTS["source"])
+        )
 
 
 def to_dataframe(result: QueryResult) -> Any:

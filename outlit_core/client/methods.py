@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -39,6 +40,7 @@ class ClientMethod(Generic[P, R]):
     def __init__(self, build: Callable[Concatenate[Any, P], R]) -> None:
         #: the undecorated builder, for flows made of it: ``yield from ClientBase.query.build(self, sql)``
         self.build = build
+        self._signature: inspect.Signature | None = None
         functools.update_wrapper(self, build)
 
     def _get(self, client: Any, owner: type[Any]) -> Any:
@@ -48,16 +50,28 @@ class ClientMethod(Generic[P, R]):
         run = getattr(client, self.runner)
         if inspect.iscoroutinefunction(run):
 
-            @functools.wraps(build)
             async def call_async(*args: Any, **kwargs: Any) -> Any:
                 return await run(build(*args, **kwargs))
 
-            return call_async
+            return self._named(call_async, build)
 
-        @functools.wraps(build)
         def call(*args: Any, **kwargs: Any) -> Any:
             return run(build(*args, **kwargs))
 
+        return self._named(call, build)
+
+    def _named(self, call: Any, build: Any) -> Any:
+        """``call`` with the method's name, docstring and signature (without ``self``, returning the
+        result rather than the flow), computed once per method."""
+        functools.update_wrapper(call, build)
+        if self._signature is None:
+            signature = inspect.signature(self.build)
+            returns = signature.return_annotation
+            if isinstance(returns, str) and (inner := re.fullmatch(r"(?:Flow|Feed)\[(.*)\]", returns)):
+                returns = inner.group(1) if returns.startswith("Flow") else f"Iterator[{inner.group(1)}]"
+            params = list(signature.parameters.values())[1:]
+            self._signature = signature.replace(parameters=params, return_annotation=returns)
+        call.__signature__ = self._signature
         return call
 
     def __call__(self, client: Any, *args: Any, **kwargs: Any) -> Any:

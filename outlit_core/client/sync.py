@@ -7,7 +7,7 @@ from typing import Any, TypeVar, Unpack
 
 import httpx
 
-from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result
+from .base import ClientBase, DeliveryOptions, Envelope, partial_ingest_result, spelled_out
 from .delivery import check_concurrency, drive_threads
 from .events import DeliveryReport, IngestResult, PreparedEvent
 from .events import prepare_event as prepare_event
@@ -72,6 +72,7 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
 
     # --- ingest -----------------------------------------------------------------------------------------
 
+    @spelled_out(DeliveryOptions)
     def deliver(
         self,
         events: Iterable[PreparedEvent | Mapping[str, Any]],
@@ -97,6 +98,7 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
             run, lambda settlement: self._run(run.settle(self._http, settlement)), concurrency
         )
 
+    @spelled_out(Envelope)
     def send_prepared(
         self, events: Iterable[PreparedEvent | Mapping[str, Any]], **envelope: Unpack[Envelope]
     ) -> DeliveryReport:
@@ -104,6 +106,7 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
         is the position in ``events``."""
         return self.deliver(self._one_request(events, envelope), **envelope)
 
+    @spelled_out(Envelope)
     def send_events(
         self, events: Iterable[Mapping[str, Any]], *, stop: Any = None, **envelope: Unpack[Envelope]
     ) -> IngestResult:
