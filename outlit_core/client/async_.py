@@ -51,8 +51,9 @@ class AsyncOutlitClient(ClientBase[httpx.AsyncBaseTransport]):
     async def _feed(self, feed: Feed[T]) -> AsyncIterator[T]:
         reader = FeedReader(feed)
         try:
-            while (emitted := await self._run(reader.next_item())) is not None:
-                yield emitted.item
+            while (emitted := await self._run(reader.next_items())) is not None:
+                for item in emitted.items:
+                    yield item
         finally:
             feed.close()
 

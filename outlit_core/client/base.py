@@ -242,7 +242,7 @@ class ClientBase(Generic[TransportT]):
         while (payload := pager.next_input()) is not None:
             page = yield from ClientBase.call_tool.build(self, name, payload)
             pager.take(page)
-            yield Emit(page)
+            yield Emit([page])
 
     @feed_method
     def iter_tool(
@@ -262,8 +262,7 @@ class ClientBase(Generic[TransportT]):
             page = yield from ClientBase.call_tool.build(self, name, payload)
             pager.take(page)
             items = page[items_key] if items_key else [page]
-            for item in items if left is None else items[:left]:
-                yield Emit(item)
+            yield Emit(items if left is None else items[:left])
             left = None if left is None else left - len(items)
 
     @flow_method

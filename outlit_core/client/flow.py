@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -47,9 +47,9 @@ class Sleep:
 
 @dataclass(frozen=True)
 class Emit(Generic[T]):
-    """Hand ``item`` to the caller now (an item of a paged list), then carry on."""
+    """Hand ``items`` to the caller now (a page, or the items of a paged list), then carry on."""
 
-    item: T
+    items: Sequence[T]
 
 
 Step = Send | Sleep
@@ -60,14 +60,14 @@ Feed = Generator[Step | Emit[T], Any, None]
 
 
 class FeedReader(Generic[T]):
-    """Reads a feed an item at a time: each :meth:`next_item` is a flow that runs the feed up to its next
+    """Reads a feed a handout at a time: each :meth:`next_items` is a flow that runs the feed up to its next
     :class:`Emit` and returns it (None once the feed has ended), so a client needs only its flow runner."""
 
     def __init__(self, feed: Feed[T]) -> None:
         self._feed = feed
         self._reply: Any = None
 
-    def next_item(self) -> Flow[Emit[T] | None]:
+    def next_items(self) -> Flow[Emit[T] | None]:
         while True:
             try:
                 step = self._feed.send(self._reply)

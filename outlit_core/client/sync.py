@@ -54,8 +54,8 @@ class OutlitClient(ClientBase[httpx.BaseTransport]):
         """Drive a feed, handing out its items as they come."""
         reader = FeedReader(feed)
         try:
-            while (emitted := self._run(reader.next_item())) is not None:
-                yield emitted.item
+            while (emitted := self._run(reader.next_items())) is not None:
+                yield from emitted.items
         finally:
             feed.close()
 
