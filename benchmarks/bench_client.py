@@ -81,16 +81,24 @@ def bench_call_overhead() -> None:
     )
 
 
-def bench_ingest_against_sandbox() -> None:
+def _small_sandbox(what: str, **settings: Any) -> Any:
+    """A sandbox in its own process with a tiny dataset (these benchmarks time the client, not the data),
+    or None, saying so, when outlit_sandbox is not installed."""
     try:
         import outlit_sandbox
     except ImportError:
-        print("ingest vs sandbox: skipped (outlit_sandbox not installed)")
+        print(f"{what}: skipped (outlit_sandbox not installed)")
+        return None
+    settings = {"customers": 2, "events_per_customer": 1, "facts_per_customer": 1, **settings}
+    return outlit_sandbox.running(subprocess=True, **settings)
+
+
+def bench_ingest_against_sandbox() -> None:
+    sandbox = _small_sandbox("ingest vs sandbox", seed=1, ingest_rps=100)
+    if sandbox is None:
         return
     n = 30_000
-    with outlit_sandbox.running(
-        seed=1, customers=2, events_per_customer=1, facts_per_customer=1, ingest_rps=100, subprocess=True
-    ) as sb:
+    with sandbox as sb:
         with OutlitClient(sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
             started = time.perf_counter()
             result = client.send_events(events(n))
@@ -139,22 +147,18 @@ class _Recorder(httpx.HTTPTransport):
 
 def bench_platform_cooldown() -> None:
     """8 threads, tool calls, a share of them answered 429 + Retry-After: one client vs one per thread."""
-    try:
-        import outlit_sandbox
-    except ImportError:
-        print("platform cooldown vs sandbox: skipped (outlit_sandbox not installed)")
-        return
-    threads, calls = 8, 15
-    with outlit_sandbox.running(
+    sandbox = _small_sandbox(
+        "platform cooldown vs sandbox",
         seed=5,
         customers=3,
-        events_per_customer=1,
-        facts_per_customer=1,
         fault_rate=0.05,
         fault_kinds=["429"],
         retry_after=1,
-        subprocess=True,
-    ) as sb:
+    )
+    if sandbox is None:
+        return
+    threads, calls = 8, 15
+    with sandbox as sb:
         print(
             f"platform 429s: {threads} threads x {calls} tool calls, 5% answered 429 + Retry-After: 1 s "
             "(sandbox subprocess)"

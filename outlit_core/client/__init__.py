@@ -3,46 +3,15 @@
 Importing this package never imports Airflow or dlt.
 """
 
+# The event API, the exceptions, the result models and the platform routes are exported as their modules
+# list them (each module's ``__all__``), so a new exception or model is exported where it is defined.
+from . import events, exceptions, models, platform
 from .async_ import AsyncOutlitClient
 from .config import ClientConfig
-from .events import (
-    EVENT_TYPES,
-    MAX_BATCH_BYTES,
-    MAX_BATCH_EVENTS,
-    BatchResult,
-    DeliveryReport,
-    EventOutcome,
-    EventRejection,
-    IngestResult,
-    PreparedEvent,
-    is_email,
-    iter_event_batches,
-    plan_requests,
-    prepare_event,
-)
-from .exceptions import (
-    OutlitAPIError,
-    OutlitArgumentError,
-    OutlitAuthError,
-    OutlitConfigurationError,
-    OutlitConflictError,
-    OutlitError,
-    OutlitEventError,
-    OutlitInputError,
-    OutlitNotFoundError,
-    OutlitPermissionError,
-    OutlitPlanLimitError,
-    OutlitRateLimitError,
-    OutlitResponseError,
-    OutlitServerError,
-    OutlitToolInputError,
-    OutlitTransportError,
-    OutlitUnknownToolError,
-    OutlitUnsafeQueryError,
-    OutlitValidationError,
-)
-from .models import ApiKeyInfo, QueryResult
-from .platform import PLATFORM_ROUTES, PlatformRoute, platform_actions, resolve_platform_route
+from .events import *  # noqa: F403
+from .exceptions import *  # noqa: F403
+from .models import *  # noqa: F403
+from .platform import *  # noqa: F403
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy
 from .sync import OutlitClient
@@ -51,56 +20,22 @@ from .urls import DEFAULT_BASE_URL
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "EVENT_TYPES",
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_EVENTS",
-    "PLATFORM_ROUTES",
     "TOOLS",
-    "ApiKeyInfo",
     "AsyncOutlitClient",
-    "BatchResult",
     "ClientConfig",
-    "DeliveryReport",
-    "EventOutcome",
-    "EventRejection",
-    "IngestResult",
-    "OutlitAPIError",
-    "OutlitArgumentError",
-    "OutlitAuthError",
     "OutlitClient",
-    "OutlitConfigurationError",
-    "OutlitConflictError",
-    "OutlitError",
-    "OutlitEventError",
-    "OutlitInputError",
-    "OutlitNotFoundError",
-    "OutlitPermissionError",
-    "OutlitPlanLimitError",
-    "OutlitRateLimitError",
-    "OutlitResponseError",
-    "OutlitServerError",
-    "OutlitToolInputError",
-    "OutlitTransportError",
-    "OutlitUnknownToolError",
-    "OutlitUnsafeQueryError",
-    "OutlitValidationError",
-    "PlatformRoute",
-    "PreparedEvent",
-    "QueryResult",
     "RetryPolicy",
     "TokenBucket",
     "ToolSpec",
-    "check_read_only_sql",
+    "check_read_only_sql",  # noqa: F405 - imported on first use, by __getattr__ below
     "get_tool",
-    "is_email",
-    "iter_event_batches",
-    "plan_requests",
-    "platform_actions",
-    "prepare_event",
-    "resolve_platform_route",
     "tool_names",
     "validate_tool_input",
 ]
+__all__ += events.__all__
+__all__ += exceptions.__all__
+__all__ += models.__all__
+__all__ += platform.__all__
 
 
 def __getattr__(name: str) -> object:

@@ -13,7 +13,7 @@ import uuid as uuid_module
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from .exceptions import OutlitEventError
 
@@ -27,7 +27,9 @@ __all__ = [
     "EventRejection",
     "IngestResult",
     "PreparedEvent",
+    "is_email",
     "iter_event_batches",
+    "plan_requests",
     "prepare_event",
 ]
 
@@ -133,6 +135,22 @@ class EventOutcome:
     client_side: bool = False
 
 
+class _OutcomesWith:
+    """A read-only list attribute of :class:`DeliveryReport`: its outcomes with one status."""
+
+    def __init__(self, status: EventStatus) -> None:
+        self.status = status
+
+    @overload
+    def __get__(self, report: None, owner: type[Any]) -> _OutcomesWith: ...
+    @overload
+    def __get__(self, report: DeliveryReport, owner: type[Any]) -> list[EventOutcome]: ...
+    def __get__(self, report: DeliveryReport | None, owner: type[Any]) -> Any:
+        if report is None:
+            return self
+        return [o for o in report.outcomes.values() if o.status == self.status]
+
+
 @dataclass
 class DeliveryReport:
     """The outcome of :meth:`OutlitClient.deliver` / ``send_prepared``: every event's fate by uuid.
@@ -155,24 +173,10 @@ class DeliveryReport:
     #: True when the stop signal ended the delivery before every event was read
     stopped: bool = False
 
-    def _with(self, status: EventStatus) -> list[EventOutcome]:
-        return [o for o in self.outcomes.values() if o.status == status]
-
-    @property
-    def delivered(self) -> list[EventOutcome]:
-        return self._with("delivered")
-
-    @property
-    def rejected(self) -> list[EventOutcome]:
-        return self._with("rejected")
-
-    @property
-    def not_sent(self) -> list[EventOutcome]:
-        return self._with("not_sent")
-
-    @property
-    def duplicates(self) -> list[EventOutcome]:
-        return self._with("duplicate")
+    delivered = _OutcomesWith("delivered")
+    rejected = _OutcomesWith("rejected")
+    not_sent = _OutcomesWith("not_sent")
+    duplicates = _OutcomesWith("duplicate")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ API key.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 __all__ = [
     "OutlitAPIError",
@@ -34,33 +34,39 @@ __all__ = [
 ]
 
 
+class ErrorFields(TypedDict, total=False):
+    """What an :class:`OutlitError` may carry besides its message, each given by keyword."""
+
+    status_code: int | None
+    code: str | None
+    request_id: str | None
+    retryable: bool
+    details: Any
+    #: seconds the server asked us to wait before trying again (Retry-After, X-RateLimit-Reset, resetAt)
+    retry_after: float | None
+    #: True when the request may have taken effect although it failed (timeout after sending, 5xx):
+    #: writes are then not retried unless the caller opted in
+    ambiguous: bool
+
+
 class OutlitError(Exception):
     """Base class of everything the Outlit client raises."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        retryable: bool = False,
-        details: Any = None,
-        retry_after: float | None = None,
-        ambiguous: bool = False,
-    ) -> None:
+    def __init__(self, message: str, **fields: Unpack[ErrorFields]) -> None:
+        unknown = sorted(set(fields) - set(ErrorFields.__annotations__))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(unknown)}"
+            )
         super().__init__(message)
         self.message = message
-        self.status_code = status_code
-        self.code = code
-        self.request_id = request_id
-        self.retryable = retryable
-        self.details = details
-        #: seconds the server asked us to wait before trying again (Retry-After, X-RateLimit-Reset, resetAt)
-        self.retry_after = retry_after
-        #: True when the request may have taken effect although it failed (timeout after sending, 5xx):
-        #: writes are then not retried unless the caller opted in
-        self.ambiguous = ambiguous
+        self.status_code = fields.get("status_code")
+        self.code = fields.get("code")
+        self.request_id = fields.get("request_id")
+        self.retryable = fields.get("retryable", False)
+        self.details = fields.get("details")
+        self.retry_after = fields.get("retry_after")
+        self.ambiguous = fields.get("ambiguous", False)
         #: the URL contacted (public key masked), when a request was made
         self.url: str | None = None
         #: set by ``send_events`` (an ``IngestResult``) and ``send_prepared`` (a ``DeliveryReport``) when they
@@ -121,8 +127,10 @@ class OutlitToolInputError(OutlitInputError):
 class OutlitUnknownToolError(OutlitToolInputError):
     """The tool name is not one of the public Outlit tools; ``suggestions`` holds the nearest names."""
 
-    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, suggestions: list[str] | None = None, **fields: Unpack[ErrorFields]
+    ) -> None:
+        super().__init__(message, **fields)
         self.suggestions = suggestions or []
 
 
@@ -145,10 +153,10 @@ class OutlitTransportError(OutlitError):
     connection dropped mid-response): a write may then have taken effect.
     """
 
-    def __init__(self, message: str, **kwargs: Any) -> None:
-        kwargs.setdefault("retryable", True)
-        kwargs.setdefault("ambiguous", True)
-        super().__init__(message, **kwargs)
+    def __init__(self, message: str, **fields: Unpack[ErrorFields]) -> None:
+        fields.setdefault("retryable", True)
+        fields.setdefault("ambiguous", True)
+        super().__init__(message, **fields)
 
 
 class OutlitAPIError(OutlitError):
@@ -202,9 +210,9 @@ class OutlitPlanLimitError(OutlitAPIError):
         reset_at: datetime | None = None,
         limit: int | None = None,
         current: int | None = None,
-        **kwargs: Any,
+        **fields: Unpack[ErrorFields],
     ) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, **fields)
         self.plan = plan
         self.feature = feature
         self.reset_at = reset_at

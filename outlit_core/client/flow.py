@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -45,9 +45,38 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Emit(Generic[T]):
+    """Hand ``items`` to the caller now (a page, or the items of a paged list), then carry on."""
+
+    items: Sequence[T]
+
+
 Step = Send | Sleep
 #: a flow yields steps, is sent a Reply / exception after a Send (None after a Sleep), and returns T
 Flow = Generator[Step, Any, T]
+#: a flow that also yields items for the caller as it goes (the client's iterators)
+Feed = Generator[Step | Emit[T], Any, None]
+
+
+class FeedReader(Generic[T]):
+    """Reads a feed a handout at a time: each :meth:`next_items` is a flow that runs the feed up to its next
+    :class:`Emit` and returns it (None once the feed has ended), so a client needs only its flow runner."""
+
+    def __init__(self, feed: Feed[T]) -> None:
+        self._feed = feed
+        self._reply: Any = None
+
+    def next_items(self) -> Flow[Emit[T] | None]:
+        while True:
+            try:
+                step = self._feed.send(self._reply)
+            except StopIteration:
+                return None
+            self._reply = None
+            if isinstance(step, Emit):
+                return step
+            self._reply = yield step
 
 
 class Core:
@@ -103,13 +132,8 @@ class Core:
         retries = 0
         waited_out: int | None = None
         while True:
-            generation = bucket.block_generation
-            wait = bucket.reserve(waited_out)
-            while wait > 0:
+            for wait in bucket.waits(waited_out):
                 yield Sleep(wait)
-                # A response seen while we slept may have closed the server's window: honour that too.
-                wait, generation = bucket.blocked_since(generation)
-            bucket.begin()
             try:
                 error = yield from self._attempt(http, call, retries, deadline)
             finally:

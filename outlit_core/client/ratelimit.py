@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 from .retry import parse_rate_limit_reset
 
@@ -89,6 +90,18 @@ class TokenBucket:
             self._blocked_until = when
             self._generation += 1
 
+    def waits(self, waited_out: int | None = None) -> Iterator[float]:
+        """The waits (seconds) before the caller may send; sleep each before asking for the next. When it
+        ends, the caller counts as in flight until :meth:`release`. Sleeping is the caller's (sync or async).
+        """
+        generation = self.block_generation
+        wait = self.reserve(waited_out)
+        while wait > 0:
+            yield wait
+            # A response seen while the caller slept may have closed the server's window: honour that too.
+            wait, generation = self.blocked_since(generation)
+        self.begin()
+
     def begin(self) -> None:
         """A request that took a token is being sent now (after its wait)."""
         with self._lock:
@@ -142,53 +155,47 @@ class TokenBucket:
             return self._generation
 
 
-class RateLimiter:
+class _Limiter:
+    """A bucket and the way its holder sleeps; ``release`` ends the caller's time in flight."""
+
+    def __init__(self, bucket: TokenBucket, sleep: Callable[[float], Any]) -> None:
+        self.bucket = bucket
+        self._sleep = sleep
+
+    def release(self) -> None:
+        self.bucket.release()
+
+
+class RateLimiter(_Limiter):
     """Blocking limiter for :class:`~outlit_core.client.OutlitClient`."""
 
     def __init__(self, bucket: TokenBucket, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.bucket = bucket
-        self._sleep = sleep
+        super().__init__(bucket, sleep)
 
     def acquire(self, waited_out: int | None = None) -> float:
         """Wait for a token, then count the caller as in flight until :meth:`release`.
 
         ``waited_out``: what :meth:`TokenBucket.block_for` returned before the caller slept that block out.
         """
-        generation = self.bucket.block_generation
-        wait = self.bucket.reserve(waited_out)
         total = 0.0
-        while wait > 0:
+        for wait in self.bucket.waits(waited_out):
             self._sleep(wait)
             total += wait
-            # A response seen while we slept may have closed the server's window: honour that too.
-            wait, generation = self.bucket.blocked_since(generation)
-        self.bucket.begin()
         return total
 
-    def release(self) -> None:
-        self.bucket.release()
 
-
-class AsyncRateLimiter:
+class AsyncRateLimiter(_Limiter):
     """Awaiting limiter for :class:`~outlit_core.client.AsyncOutlitClient`."""
 
     def __init__(
         self, bucket: TokenBucket, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     ) -> None:
-        self.bucket = bucket
-        self._sleep = sleep
+        super().__init__(bucket, sleep)
 
     async def acquire(self, waited_out: int | None = None) -> float:
         """Wait for a token, then count the caller as in flight until :meth:`release`."""
-        generation = self.bucket.block_generation
-        wait = self.bucket.reserve(waited_out)
         total = 0.0
-        while wait > 0:
+        for wait in self.bucket.waits(waited_out):
             await self._sleep(wait)
             total += wait
-            wait, generation = self.bucket.blocked_since(generation)
-        self.bucket.begin()
         return total
-
-    def release(self) -> None:
-        self.bucket.release()

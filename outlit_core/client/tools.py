@@ -94,6 +94,12 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _after_not_past_before(model: Any) -> Any:
+    """The ``after``/``before`` window of the tools that have one: after must not be later than before."""
+    _check_order(model.after, model.before, "after", "before")
+    return model
+
+
 class ListCustomersInput(_Input):
     activatedSince: DateTime | None = None
     billingStatus: Literal["NONE", "TRIALING", "PAYING", "PAST_DUE", "CHURNED"] | None = None
@@ -217,10 +223,7 @@ class ListFactsInput(_Input):
     limit: Limit100 | None = None
     cursor: Cursor | None = None
 
-    @model_validator(mode="after")
-    def _window(self) -> ListFactsInput:
-        _check_order(self.after, self.before, "after", "before")
-        return self
+    _window = model_validator(mode="after")(_after_not_past_before)
 
 
 class GetFactInput(_Input):
@@ -246,10 +249,7 @@ class ListSourcesInput(_Input):
     limit: Limit100 | None = None
     cursor: Cursor | None = None
 
-    @model_validator(mode="after")
-    def _window(self) -> ListSourcesInput:
-        _check_order(self.after, self.before, "after", "before")
-        return self
+    _window = model_validator(mode="after")(_after_not_past_before)
 
 
 class SearchCustomerContextInput(_Input):
@@ -260,10 +260,7 @@ class SearchCustomerContextInput(_Input):
     before: DateTime | None = None
     sourceTypes: list[SourceType] | None = None
 
-    @model_validator(mode="after")
-    def _window(self) -> SearchCustomerContextInput:
-        _check_order(self.after, self.before, "after", "before")
-        return self
+    _window = model_validator(mode="after")(_after_not_past_before)
 
 
 class QueryInput(_Input):
@@ -345,49 +342,34 @@ def _spec(name: str, model: type[BaseModel], **kw: Any) -> ToolSpec:
     return ToolSpec(name=name, input_model=model, required=required, **kw)
 
 
-_LIST_1000 = {"items_key": "items", "page_size_field": "limit", "max_page_size": 1000, "paginated": True}
+def _paged(items_key: str, max_page_size: int, *, page_size_field: str = "limit", cursor: bool = True) -> Any:
+    """The settings of a list tool: where its items are, its page-size field and limit, whether it pages."""
+    return {
+        "items_key": items_key,
+        "page_size_field": page_size_field,
+        "max_page_size": max_page_size,
+        "paginated": cursor,
+    }
+
 
 TOOLS: dict[str, ToolSpec] = {
     s.name: s
     for s in (
-        _spec("outlit_list_customers", ListCustomersInput, **_LIST_1000),
-        _spec("outlit_list_users", ListUsersInput, **_LIST_1000),
-        _spec("outlit_list_workspace_users", ListWorkspaceUsersInput, **_LIST_1000),
+        _spec("outlit_list_customers", ListCustomersInput, **_paged("items", 1000)),
+        _spec("outlit_list_users", ListUsersInput, **_paged("items", 1000)),
+        _spec("outlit_list_workspace_users", ListWorkspaceUsersInput, **_paged("items", 1000)),
         _spec("outlit_get_customer", GetCustomerInput),
-        _spec(
-            "outlit_get_timeline",
-            GetTimelineInput,
-            items_key="events",
-            page_size_field="limit",
-            max_page_size=1000,
-            paginated=True,
-        ),
-        _spec(
-            "outlit_list_facts",
-            ListFactsInput,
-            items_key="facts",
-            page_size_field="limit",
-            max_page_size=100,
-            paginated=True,
-        ),
+        _spec("outlit_get_timeline", GetTimelineInput, **_paged("events", 1000)),
+        _spec("outlit_list_facts", ListFactsInput, **_paged("facts", 100)),
         _spec("outlit_get_fact", GetFactInput),
         _spec("outlit_get_source", GetSourceInput),
-        _spec(
-            "outlit_list_sources",
-            ListSourcesInput,
-            items_key="items",
-            page_size_field="limit",
-            max_page_size=100,
-            paginated=True,
-        ),
+        _spec("outlit_list_sources", ListSourcesInput, **_paged("items", 100)),
         _spec(
             "outlit_search_customer_context",
             SearchCustomerContextInput,
-            items_key="results",
-            page_size_field="topK",
-            max_page_size=50,
+            **_paged("results", 50, page_size_field="topK", cursor=False),
         ),
-        _spec("outlit_query", QueryInput, items_key="data", page_size_field="limit", max_page_size=10000),
+        _spec("outlit_query", QueryInput, **_paged("data", 10000, cursor=False)),
         _spec("outlit_schema", SchemaInput),
         _spec("outlit_send_notification", SendNotificationInput, read_only=False),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import zlib
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -24,6 +24,7 @@ from .responses import Reply
 __all__ = ["async_transport", "read_async", "read_sync", "sync_transport"]
 
 _UNTIL: ContextVar[float | None] = ContextVar("outlit_attempt_until", default=None)
+TransportT = TypeVar("TransportT", httpx.HTTPTransport, httpx.AsyncHTTPTransport)
 
 
 def _left(timeout: float | None, error: type[Exception]) -> float | None:
@@ -64,16 +65,12 @@ class _Backend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
 
+    # Only the timeout is ours to change; the rest (local_address, socket_options) passes through as given.
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
+        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.NetworkStream:
         timeout = _left(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        return _Stream(self._inner.connect_tcp(host, port, timeout, *rest, **options))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -116,15 +113,10 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
+        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.AsyncNetworkStream:
         timeout = _left(timeout, httpcore.ConnectTimeout)
-        return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, *rest, **options))
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -138,24 +130,21 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def sync_transport() -> httpx.HTTPTransport:
-    """httpx's default transport whose connections obey the attempt deadline."""
-    transport = httpx.HTTPTransport()
+def _with_backend(transport: TransportT, pool: type[Any], backend: Any) -> TransportT:
     # httpx has no public way to pass a network backend; its pool attribute has been `_pool` since 0.18.
     if hasattr(transport, "_pool"):
-        transport._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_Backend()
-        )
+        transport._pool = pool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
     return transport
+
+
+def sync_transport() -> httpx.HTTPTransport:
+    """httpx's default transport whose connections obey the attempt deadline."""
+    return _with_backend(httpx.HTTPTransport(), httpcore.ConnectionPool, _Backend())
 
 
 def async_transport() -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport()
-    if hasattr(transport, "_pool"):
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_AsyncBackend()
-        )
-    return transport
+    """:func:`sync_transport` for the async client."""
+    return _with_backend(httpx.AsyncHTTPTransport(), httpcore.AsyncConnectionPool, _AsyncBackend())
 
 
 class _Body:

@@ -259,50 +259,33 @@ def test_client_side_rejections_keep_caller_indexes_across_batches(
     assert route.call_count == 2
 
 
-def test_whole_request_error_index_minus_one_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        403,
-        json={
-            "success": False,
-            "processed": 0,
-            "errors": [{"index": -1, "message": "Invalid or inactive tracking configuration"}],
-        },
-    )
-    with pytest.raises(OutlitPermissionError, match="public key"):
-        make_client().send_events([ev()])
+INACTIVE = [{"index": -1, "message": "Invalid or inactive tracking configuration"}]
+BAD_CONFIG = [{"index": -1, "message": "bad config"}]
+BAD_SOURCE = [{"path": ["source"], "message": "bad"}]
+NOT_IN_BATCH = [{"path": ["events", 9, "type"], "message": "bad"}]
 
 
-def test_207_with_whole_request_error_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        207, json={"success": False, "processed": 0, "errors": [{"index": -1, "message": "bad config"}]}
-    )
-    with pytest.raises(OutlitValidationError, match="bad config"):
-        make_client().send_events([ev()])
-
-
-def test_400_not_naming_events_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        400,
-        json={
-            "success": False,
-            "message": "Invalid payload",
-            "errors": [{"path": ["source"], "message": "bad"}],
-        },
-    )
-    with pytest.raises(OutlitValidationError, match="Invalid payload"):
-        make_client().send_events([ev()])
-
-
-def test_400_naming_events_outside_the_batch_raises(api: respx.MockRouter, make_client) -> None:
-    api.post(INGEST).respond(
-        400,
-        json={
-            "success": False,
-            "message": "x",
-            "errors": [{"path": ["events", 9, "type"], "message": "bad"}],
-        },
-    )
-    with pytest.raises(OutlitValidationError, match="not in it"):
+@pytest.mark.parametrize(
+    ("status", "message", "errors", "cls", "says"),
+    [
+        (403, None, INACTIVE, OutlitPermissionError, "public key"),
+        (207, None, BAD_CONFIG, OutlitValidationError, "bad config"),
+        (400, "Invalid payload", BAD_SOURCE, OutlitValidationError, "Invalid payload"),
+        (400, "x", NOT_IN_BATCH, OutlitValidationError, "not in it"),
+    ],
+    ids=[
+        "403-index-minus-one",
+        "207-index-minus-one",
+        "400-not-naming-events",
+        "400-events-not-in-the-batch",
+    ],
+)
+def test_answers_about_the_whole_request_raise(
+    api: respx.MockRouter, make_client, status: int, message: str | None, errors: list, cls: type, says: str
+) -> None:
+    body = {"success": False, "processed": 0, "errors": errors}
+    api.post(INGEST).respond(status, json=body if message is None else {**body, "message": message})
+    with pytest.raises(cls, match=says):
         make_client().send_events([ev()])
 
 

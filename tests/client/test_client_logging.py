@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import httpx
@@ -36,35 +35,14 @@ def test_no_log_record_anywhere_contains_the_key(api: respx.MockRouter, make_cli
     assert all(KEY not in repr(r.args) for r in caplog.records)
 
 
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused")])
 def test_debug_log_line_for_attempts_failing_in_transport(
-    api: respx.MockRouter, make_client, caplog: pytest.LogCaptureFixture
+    api: respx.MockRouter, make_any_client, caplog: pytest.LogCaptureFixture, failure: httpx.TransportError
 ) -> None:
-    api.post("/api/tools/call").side_effect = [
-        httpx.ReadTimeout("slow"),
-        httpx.Response(200, json={"views": []}),
-    ]
+    api.post("/api/tools/call").side_effect = [failure, httpx.Response(200, json={"views": []})]
     caplog.set_level(logging.DEBUG, logger="outlit_core.client")
-    make_client().call_tool("outlit_schema")
+    make_any_client().call_tool("outlit_schema")
     lines = [r.getMessage() for r in caplog.records if r.name == "outlit_core.client"]
-    assert any(
-        "tool outlit_schema -> ReadTimeout in " in line and " ms (attempt 1)" in line for line in lines
-    ), lines
+    name = type(failure).__name__
+    assert any(f"tool outlit_schema -> {name} in " in line and " ms (attempt 1)" in line for line in lines)
     assert any("tool outlit_schema -> 200" in line and "(attempt 2)" in line for line in lines), lines
-
-
-def test_async_debug_log_line_for_attempts_failing_in_transport(
-    api: respx.MockRouter, make_async_client, caplog: pytest.LogCaptureFixture
-) -> None:
-    api.post("/api/tools/call").side_effect = [
-        httpx.ConnectError("refused"),
-        httpx.Response(200, json={"views": []}),
-    ]
-    caplog.set_level(logging.DEBUG, logger="outlit_core.client")
-
-    async def run() -> None:
-        async with make_async_client() as client:
-            await client.call_tool("outlit_schema")
-
-    asyncio.run(run())
-    lines = [r.getMessage() for r in caplog.records if r.name == "outlit_core.client"]
-    assert any("tool outlit_schema -> ConnectError in " in line and "(attempt 1)" in line for line in lines)

@@ -66,23 +66,7 @@ def test_gives_up_after_max_retries(api: respx.MockRouter, make_client, sleeps) 
     assert info.value.status_code == 503 and info.value.retryable
 
 
-@pytest.mark.parametrize(
-    ("status", "exc"),
-    [
-        (400, OutlitValidationError),
-        (401, OutlitAuthError),
-        (403, OutlitPermissionError),
-        (404, OutlitNotFoundError),
-    ],
-)
-def test_client_errors_are_never_retried(api: respx.MockRouter, make_client, sleeps, status, exc) -> None:
-    route = tool_route(api).respond(status, json={"error": "nope"})
-    with pytest.raises(exc):
-        make_client().call_tool("outlit_schema")
-    assert route.call_count == 1
-    assert sleeps == []
-
-
+@pytest.mark.parametrize("body", [{"error": "nope"}, {"error": "nope", "retryable": True}])
 @pytest.mark.parametrize(
     ("status", "exc"),
     [
@@ -93,9 +77,9 @@ def test_client_errors_are_never_retried(api: respx.MockRouter, make_client, sle
     ],
 )
 def test_client_errors_are_never_retried_even_if_the_body_says_retryable(
-    api: respx.MockRouter, make_client, sleeps, status, exc
+    api: respx.MockRouter, make_client, sleeps, status, exc, body
 ) -> None:
-    route = tool_route(api).respond(status, json={"error": "nope", "retryable": True})
+    route = tool_route(api).respond(status, json=body)
     with pytest.raises(exc) as info:
         make_client().call_tool("outlit_schema")
     assert route.call_count == 1 and sleeps == []

@@ -24,7 +24,6 @@ from outlit_core.client import (
     OutlitClient,
     OutlitError,
     OutlitResponseError,
-    OutlitServerError,
     OutlitTransportError,
     RetryPolicy,
 )
@@ -90,32 +89,32 @@ def _all_customers(kind: str) -> Any:
 # --- a total deadline per call ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("status", "wait", "deadline", "attempts", "says"),
+    [
+        # attempts at t=0, 10 and 20; a fourth would start at 30, past the 25 s deadline
+        pytest.param(503, 10, 25, 3, "3 attempts", id="retries-stop-at-the-deadline"),
+        # a server wait that ends past the deadline is raised at once, without waiting
+        pytest.param(429, 60, 30, 1, "", id="a-wait-past-the-deadline-is-raised-at-once"),
+    ],
+)
 @pytest.mark.parametrize("kind", KINDS)
 @respx.mock(base_url=BASE, assert_all_called=False)
-def test_retries_stop_at_the_call_deadline(kind: str, respx_mock: respx.MockRouter) -> None:
+def test_no_call_runs_past_its_deadline(
+    kind: str, respx_mock: respx.MockRouter, status: int, wait: int, deadline: int, attempts: int, says: str
+) -> None:
     clock = FakeClock()
-    route = respx_mock.post("/api/tools/call").respond(503, headers={"Retry-After": "10"})
-    with pytest.raises(OutlitServerError) as info:
+    route = respx_mock.post("/api/tools/call").respond(status, headers={"Retry-After": str(wait)})
+    with pytest.raises(OutlitError) as info:
         _call(
             kind,
-            {"retry": clock.policy(max_retries=10), "deadline": 25},
+            {"retry": clock.policy(max_retries=10), "deadline": deadline},
             lambda c: c.call_tool("outlit_schema"),
         )
-    # attempts at t=0, 10 and 20; a fourth would start at 30, past the 25 s deadline
-    assert route.call_count == 3
-    assert clock.sleeps == [10.0, 10.0]
-    assert "deadline" in str(info.value) and "3 attempts" in str(info.value)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@respx.mock(base_url=BASE, assert_all_called=False)
-def test_a_server_wait_past_the_deadline_is_raised_at_once(kind: str, respx_mock: respx.MockRouter) -> None:
-    clock = FakeClock()
-    route = respx_mock.post("/api/tools/call").respond(429, headers={"Retry-After": "60"})
-    with pytest.raises(OutlitError) as info:
-        _call(kind, {"retry": clock.policy(), "deadline": 30}, lambda c: c.call_tool("outlit_schema"))
-    assert route.call_count == 1 and clock.sleeps == []
-    assert info.value.retry_after == 60.0
+    assert route.call_count == attempts
+    assert clock.sleeps == [float(wait)] * (attempts - 1)
+    assert info.value.retry_after == float(wait) and says in str(info.value)
+    assert attempts == 1 or "deadline" in str(info.value)
 
 
 class _TrickleServer:
