@@ -6,7 +6,7 @@ What this shows and what only a live account can: docs/snowflake.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,12 +28,6 @@ MAPPING = {
     "traits": ["plan", "seats"],
 }
 ROWS = 40
-
-
-@pytest.fixture(scope="module")
-def snowflake_server() -> Iterator[dict[str, Any]]:
-    with fakesnow.server() as connection_kwargs:
-        yield connection_kwargs
 
 
 @pytest.fixture
