@@ -13,6 +13,7 @@ from typing import Any
 from outlit_core.client import OutlitClient
 from outlit_core.client.urls import check_base_url
 
+from .credentials import resolve_outlit_settings
 from .cursors import Window
 from .helpers import SharedClient
 from .resources import Run
@@ -22,7 +23,7 @@ from .timestamps import format_timestamp, parse_timestamp, to_timedelta
 def make_run(
     *,
     api_key: str | None,
-    base_url: str,
+    base_url: str | None,
     customers: str | Sequence[str] | None,
     start_date: str | date | datetime | None,
     end_date: str | date | datetime | None,
@@ -69,12 +70,10 @@ def make_run(
             )
         shared = SharedClient(client=client, max_in_flight=max_workers)
     else:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ValueError(
-                "api_key is empty: set SOURCES__OUTLIT__API_KEY, or api_key under [sources.outlit] in "
-                ".dlt/secrets.toml"
-            )
-        key, url = api_key.strip(), check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        # one lookup order for the source, reverse_load(pipeline) and outlit_ingest (credentials.py)
+        found = resolve_outlit_settings(api_key=api_key, base_url=base_url, require=("api_key",))
+        key = found["api_key"].strip()
+        url = check_base_url(found.get("base_url"), allow_insecure_http=allow_insecure_http)
 
         def build() -> OutlitClient:
             return OutlitClient(
