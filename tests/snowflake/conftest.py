@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,3 +36,28 @@ def snowflake_server() -> Iterator[dict[str, Any]]:
             yield connection_kwargs
     finally:
         server_module.app = original
+
+
+@pytest.fixture
+def people_database(snowflake_server: dict[str, Any], request: pytest.FixtureRequest) -> str:
+    """A database of this test's own holding ANALYTICS.PEOPLE (people.py)."""
+    connector = pytest.importorskip("snowflake.connector")
+    from people import CREATE, insert_sql
+
+    database = f"DB_{request.node.name.upper()[:40]}"
+    with connector.connect(**snowflake_server, database=database, schema="ANALYTICS") as con:
+        cur = con.cursor()
+        cur.execute(CREATE)
+        cur.execute(insert_sql())
+    return database
+
+
+@pytest.fixture
+def connect(snowflake_server: dict[str, Any], people_database: str) -> Callable[[], Any]:
+    """Opens a new connector connection to the test's database, as ``Warehouse(connect, ...)`` wants."""
+    connector = pytest.importorskip("snowflake.connector")
+
+    def connect() -> Any:
+        return connector.connect(**snowflake_server, database=people_database, schema="ANALYTICS")
+
+    return connect
