@@ -134,31 +134,26 @@ def test_a_public_key_in_the_api_key_place_is_refused_by_all_three(
         assert "pk_public" not in str(error.value)  # the value itself is never echoed
 
 
-def test_all_three_run_on_the_outlit_variables_alone(
-    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "variables",
+    [
+        # the client's variables alone
+        {"OUTLIT_API_KEY": "api_key", "OUTLIT_PUBLIC_KEY": "public_key", "OUTLIT_BASE_URL": "base_url"},
+        # the dlt sections alone; the destination's base URL is below the source's, so it is not used
+        {
+            "SOURCES__OUTLIT__API_KEY": "api_key",
+            "SOURCES__OUTLIT__BASE_URL": "base_url",
+            "DESTINATION__OUTLIT_INGEST__PUBLIC_KEY": "public_key",
+            "DESTINATION__OUTLIT_INGEST__BASE_URL": "http://127.0.0.1:9",
+        },
+    ],
+    ids=["outlit_variables", "dlt_sections"],
+)
+def test_all_three_run_on_one_kind_of_setting_alone(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
 ) -> None:
-    monkeypatch.setenv("OUTLIT_API_KEY", fresh_sandbox.api_key)
-    monkeypatch.setenv("OUTLIT_PUBLIC_KEY", fresh_sandbox.public_key)
-    monkeypatch.setenv("OUTLIT_BASE_URL", fresh_sandbox.base_url)
-    pipeline = duckdb_pipeline(tmp_path)
-    pipeline.run(outlit_source().with_resources("customers"))
-    assert len(rows(pipeline, "customers", "id")) == len(fresh_sandbox.dataset()["customers"])
-
-    stored = fresh_sandbox.stats()["ingest"]["stored"]
-    pipeline.run(PEOPLE, table_name="people")
-    assert reverse_load(pipeline, table="people", mapping=MAPPING).sent == len(PEOPLE)
-    sender = dlt.pipeline("settings_ingest", destination=outlit_ingest(MAPPING), pipelines_dir=str(tmp_path))
-    sender.run(PEOPLE, table_name="people")
-    assert fresh_sandbox.stats()["ingest"]["stored"] == stored + 2 * len(PEOPLE)
-
-
-def test_all_three_run_on_the_dlt_sections_alone(
-    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__OUTLIT__API_KEY", fresh_sandbox.api_key)
-    monkeypatch.setenv("SOURCES__OUTLIT__BASE_URL", fresh_sandbox.base_url)
-    monkeypatch.setenv("DESTINATION__OUTLIT_INGEST__PUBLIC_KEY", fresh_sandbox.public_key)
-    monkeypatch.setenv("DESTINATION__OUTLIT_INGEST__BASE_URL", "http://127.0.0.1:9")  # below sources.outlit
+    for variable, attribute in variables.items():
+        monkeypatch.setenv(variable, getattr(fresh_sandbox, attribute, attribute))
     pipeline = duckdb_pipeline(tmp_path)
     pipeline.run(outlit_source().with_resources("customers"))
     assert len(rows(pipeline, "customers", "id")) == len(fresh_sandbox.dataset()["customers"])

@@ -55,13 +55,8 @@ def test_sql_to_outlit_operator_with_a_snowflake_airflow_connection(
     monkeypatch.setenv("AIRFLOW_CONN_OUTLIT_DEFAULT", json.dumps(outlit))
     stored = fresh_sandbox.stats()["ingest"]["stored"]
 
-    op = SqlToOutlitOperator(
-        task_id="people_to_outlit",
-        conn_id=snowflake_connection,
-        table="people",
-        mapping=MAPPING,
-        bookkeeping_schema="OUTLIT_META",
-    )
+    # no bookkeeping_schema: the ledger goes beside the data, in the connection's schema
+    op = SqlToOutlitOperator(task_id="people", conn_id=snowflake_connection, table="people", mapping=MAPPING)
     counts = op.execute(context={})
     json.dumps(counts)  # the return value goes to XCom
     assert (counts["read"], counts["sent"], counts["rejected"]) == (ROWS, ROWS - 1, 1)
@@ -71,7 +66,7 @@ def test_sql_to_outlit_operator_with_a_snowflake_airflow_connection(
 
     with connect() as con:
         cur = con.cursor()
-        cur.execute("SELECT COUNT(*) FROM outlit_meta._outlit_sync_ledger WHERE sync_name = 'people'")
+        cur.execute("SELECT COUNT(*) FROM analytics._outlit_sync_ledger WHERE sync_name = 'people'")
         assert cur.fetchone()[0] == ROWS
-        cur.execute("SELECT status FROM outlit_meta._outlit_sync_runs ORDER BY started_at")
+        cur.execute("SELECT status FROM analytics._outlit_sync_runs ORDER BY started_at")
         assert [r[0] for r in cur.fetchall()] == ["partial", "success"]

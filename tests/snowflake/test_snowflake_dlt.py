@@ -18,14 +18,7 @@ import pytest
 pytest.importorskip("fakesnow", reason="fakesnow (dev extra) emulates Snowflake for these tests")
 dlt = pytest.importorskip("dlt")
 
-from dlt_helpers import (  # noqa: E402
-    PRIMARY_KEYS,
-    assert_matches_sandbox,
-    assert_no_duplicate_keys,
-    counts,
-    duckdb_pipeline,
-    rows,
-)
+import dlt_helpers as helpers  # noqa: E402
 
 from dlt_sources.outlit import outlit_source  # noqa: E402
 
@@ -70,8 +63,8 @@ def _plain(value: Any) -> Any:
 def _by_key(pipeline: Any, table: str, columns: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
     # fakesnow's server answers a NULL timestamp as 1970-01-01 (its Arrow encoding; `IS NULL` is still
     # true), so each column's NULL-ness is read as well
-    key, width = PRIMARY_KEYS[table], len(columns)
-    found = rows(pipeline, table, ", ".join(columns + [f"{c} IS NULL" for c in columns]))
+    key, width = helpers.PRIMARY_KEYS[table], len(columns)
+    found = helpers.rows(pipeline, table, ", ".join(columns + [f"{c} IS NULL" for c in columns]))
     return {
         tuple(row[columns.index(k)] for k in key): {
             c: None if row[width + i] else _plain(row[i]) for i, c in enumerate(columns)
@@ -83,7 +76,7 @@ def _by_key(pipeline: Any, table: str, columns: list[str]) -> dict[tuple[Any, ..
 def assert_same_rows(snowflake: Any, duckdb: Any) -> None:
     """Every table holds the same rows by primary key, column for column, in both warehouses."""
     schema = snowflake.default_schema
-    for table in PRIMARY_KEYS:
+    for table in helpers.PRIMARY_KEYS:
         columns = sorted(set(schema.get_table_columns(table)) - SKIPPED_COLUMNS)
         sf, dd = _by_key(snowflake, table, columns), _by_key(duckdb, table, columns)
         assert sf.keys() == dd.keys(), f"{table}: primary keys differ"
@@ -97,21 +90,21 @@ def test_source_merges_into_snowflake_like_duckdb_through_an_incremental_rerun(
     snowflake_server: dict[str, Any], fresh_sandbox: Any, tmp_path: Path
 ) -> None:
     snowflake = _snowflake_pipeline(snowflake_server, tmp_path)
-    duckdb = duckdb_pipeline(tmp_path)
+    duckdb = helpers.duckdb_pipeline(tmp_path)
     for pipeline in (snowflake, duckdb):
         _run(pipeline, fresh_sandbox)
-    assert_matches_sandbox(snowflake, fresh_sandbox)
+    helpers.assert_matches_sandbox(snowflake, fresh_sandbox)
     assert_same_rows(snowflake, duckdb)
-    first = counts(snowflake)
+    first = helpers.counts(snowflake)
 
     changes = fresh_sandbox.advance(hours=2, events_per_customer=3, facts_per_customer=1, status_changes=3)
     for pipeline in (snowflake, duckdb):
         # fact status changes land on the full facts read (docs/dlt.md, "Facts"): make it due on this run
         _run(pipeline, fresh_sandbox, facts_full_refresh_hours=0)
     added = sum(len(ids) for ids in changes["events"].values())
-    assert counts(snowflake)["timeline"] == first["timeline"] + added
-    assert_matches_sandbox(snowflake, fresh_sandbox)
-    assert_no_duplicate_keys(snowflake)
+    assert helpers.counts(snowflake)["timeline"] == first["timeline"] + added
+    helpers.assert_matches_sandbox(snowflake, fresh_sandbox)
+    helpers.assert_no_duplicate_keys(snowflake)
     assert_same_rows(snowflake, duckdb)
 
     # the merge ran as dlt's Snowflake SQL: staging dataset beside the data, keys declared on the tables
