@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from outlit_core.client import OutlitClient
-from outlit_core.client.urls import check_base_url
+from outlit_core.client.config import ClientConfig
 
 from .credentials import resolve_outlit_settings
 from .cursors import Window
@@ -73,18 +73,18 @@ def make_run(
         # one lookup order for the source, reverse_load(pipeline) and outlit_ingest (credentials.py)
         found = resolve_outlit_settings(api_key=api_key, base_url=base_url, require=("api_key",))
         key = found["api_key"].strip()
-        url = check_base_url(found.get("base_url"), allow_insecure_http=allow_insecure_http)
+        settings: dict[str, Any] = {
+            "base_url": found.get("base_url"),
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "allow_insecure_http": allow_insecure_http,
+            # one client serves every resource and worker, so its platform limiter paces the whole run
+            "platform_rps": requests_per_second,
+        }
+        ClientConfig.create(key, **settings)  # every client setting is checked now, not on the first request
 
         def build() -> OutlitClient:
-            return OutlitClient(
-                key,
-                base_url=url,
-                timeout=timeout,
-                max_retries=max_retries,
-                allow_insecure_http=allow_insecure_http,
-                # one client serves every resource and worker, so its platform limiter paces the whole run
-                platform_rps=requests_per_second,
-            )
+            return OutlitClient(key, **settings)
 
         shared = SharedClient(build, max_in_flight=max_workers)
 

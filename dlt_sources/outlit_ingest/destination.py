@@ -11,6 +11,7 @@ import dlt
 from dlt.common.schema import TTableSchema
 
 from dlt_sources.outlit.credentials import resolve_outlit_settings
+from outlit_core.client.config import ClientConfig
 from outlit_core.client.events import (
     EventRejection,
     PreparedEvent,
@@ -46,6 +47,8 @@ def outlit_ingest(
     state: dict[str, Any] = {"client": client}
     # the same lookup as the source and reverse_load(pipeline), and a missing key fails here, not mid-load
     settings = resolve_outlit_settings(require=("public_key",)) if client is None else {}
+    if client is None:
+        ClientConfig.from_env(**settings)  # every client setting is checked now, before any load
 
     def get_client() -> Any:
         if state["client"] is None:
