@@ -62,9 +62,10 @@ def test_the_dlt_source_refuses_a_public_key_as_api_key(env: Any) -> None:
     from dlt_sources.outlit import outlit_source
     from outlit_core.client import OutlitConfigurationError
 
-    source = outlit_source(api_key=PUBLIC, base_url=env.base_url)
-    with pytest.raises(Exception, match="starts with 'pk_'") as caught:  # dlt wraps the client's error
-        list(source.with_resources("customers"))
+    # refused when the source is built (one settings check for every Outlit piece), or if it ever moves,
+    # at extraction, where dlt wraps the client's error
+    with pytest.raises(Exception, match="starts with 'pk_'") as caught:
+        list(outlit_source(api_key=PUBLIC, base_url=env.base_url).with_resources("customers"))
     cause = caught.value
     while not isinstance(cause, OutlitConfigurationError) and cause.__cause__ is not None:
         cause = cause.__cause__

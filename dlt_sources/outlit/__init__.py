@@ -8,7 +8,8 @@ Usage::
     pipeline = dlt.pipeline("outlit", destination="duckdb", dataset_name="outlit_data")
     pipeline.run(outlit_source())
 
-The API key is read from ``SOURCES__OUTLIT__API_KEY`` or ``.dlt/secrets.toml`` (``[sources.outlit]``).
+The API key is read from ``SOURCES__OUTLIT__API_KEY``, ``.dlt/secrets.toml`` (``[sources.outlit]``) or
+``OUTLIT_API_KEY``: one order for every Outlit piece, in ``credentials.py`` and docs/dlt.md.
 Resources yield one Arrow table per page, so dlt writes Parquet directly wherever the destination takes
 it. The resource functions live in ``resources.py``; this function only checks the settings and binds them.
 See ``docs/dlt.md`` for tables, columns, settings and destinations.
@@ -29,7 +30,6 @@ from .arrow import quiet_json_hint_notice
 from .options import make_run
 from .query import outlit_query_resource
 from .settings import (
-    DEFAULT_BASE_URL,
     DEFAULT_FACTS_FULL_REFRESH,
     DEFAULT_LOOKBACK,
     DEFAULT_MAX_WORKERS,
@@ -44,7 +44,7 @@ quiet_json_hint_notice(resources.RESOURCE_NAMES)
 @dlt.source(name="outlit")
 def outlit_source(
     api_key: TSecretStrValue | None = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str | None = None,
     # str first: dlt then takes a plain env/TOML string as is (a list type would refuse it).
     customers: str | Sequence[str] | None = None,
     start_date: str | date | datetime | None = None,
@@ -66,7 +66,8 @@ def outlit_source(
 
     Args:
         api_key: Outlit API key (``ok_...``). Keep it in secrets.toml or ``SOURCES__OUTLIT__API_KEY``.
-        base_url: Outlit platform URL; point it at a sandbox for tests.
+        base_url: Outlit platform URL (default: looked up like the key, then the public API); point it at
+            a sandbox for tests.
         customers: Restrict every per-customer resource to these customer ids or domains.
         start_date: Earliest activity/fact/source time for a first run; all history when omitted.
         end_date: With it, the run is a backfill of ``[start_date, end_date]`` that neither reads nor

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from typing import Any
 
 from outlit_core.client import OutlitClient
-from outlit_core.client.urls import check_base_url
+from outlit_core.client.config import ClientConfig
 
+from .credentials import resolve_outlit_settings
 from .cursors import Window
 from .helpers import SharedClient
 from .resources import Run
@@ -22,7 +23,7 @@ from .timestamps import format_timestamp, parse_timestamp, to_timedelta
 def make_run(
     *,
     api_key: str | None,
-    base_url: str,
+    base_url: str | None,
     customers: str | Sequence[str] | None,
     start_date: str | date | datetime | None,
     end_date: str | date | datetime | None,
@@ -69,23 +70,21 @@ def make_run(
             )
         shared = SharedClient(client=client, max_in_flight=max_workers)
     else:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ValueError(
-                "api_key is empty: set SOURCES__OUTLIT__API_KEY, or api_key under [sources.outlit] in "
-                ".dlt/secrets.toml"
-            )
-        key, url = api_key.strip(), check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        # one lookup order for the source, reverse_load(pipeline) and outlit_ingest (credentials.py)
+        found = resolve_outlit_settings(api_key=api_key, base_url=base_url, require=("api_key",))
+        key = found["api_key"].strip()
+        settings: dict[str, Any] = {
+            "base_url": found.get("base_url"),
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "allow_insecure_http": allow_insecure_http,
+            # one client serves every resource and worker, so its platform limiter paces the whole run
+            "platform_rps": requests_per_second,
+        }
+        ClientConfig.create(key, **settings)  # every client setting is checked now, not on the first request
 
         def build() -> OutlitClient:
-            return OutlitClient(
-                key,
-                base_url=url,
-                timeout=timeout,
-                max_retries=max_retries,
-                allow_insecure_http=allow_insecure_http,
-                # one client serves every resource and worker, so its platform limiter paces the whole run
-                platform_rps=requests_per_second,
-            )
+            return OutlitClient(key, **settings)
 
         shared = SharedClient(build, max_in_flight=max_workers)
 

@@ -15,6 +15,7 @@ from dlt.sources import DltResource
 from outlit_core.client import OutlitClient
 
 from .arrow import to_table
+from .credentials import resolve_outlit_settings
 from .helpers import SharedClient
 from .settings import DEFAULT_BASE_URL, QUERY_ROW_CAP
 from .timestamps import parse_timestamp
@@ -148,13 +149,8 @@ def substitute(sql: str, lower: Any, upper: Any) -> str:
 
 
 def _client_factory(api_key: str | None, base_url: str | None, allow_insecure_http: bool) -> Any:
-    key = api_key or dlt.secrets.get("sources.outlit.api_key")
-    if not key:
-        raise ValueError(
-            "no Outlit API key: pass api_key=..., or set SOURCES__OUTLIT__API_KEY or api_key under "
-            "[sources.outlit] in .dlt/secrets.toml"
-        )
-    url = base_url or dlt.config.get("sources.outlit.base_url") or DEFAULT_BASE_URL
+    found = resolve_outlit_settings(api_key=api_key, base_url=base_url, require=("api_key",))
+    key, url = found["api_key"], found.get("base_url") or DEFAULT_BASE_URL
 
     def build() -> OutlitClient:
         return OutlitClient(str(key), base_url=str(url), allow_insecure_http=allow_insecure_http)

@@ -10,7 +10,9 @@ from typing import Any
 import dlt
 from dlt.common.schema import TTableSchema
 
+from dlt_sources.outlit.credentials import resolve_outlit_settings
 from outlit_core.client import EventRejection, PreparedEvent, prepare_event
+from outlit_core.client.config import ClientConfig
 from outlit_core.reverse_load import EventMapping, load_mapping
 from outlit_core.reverse_load.rows import RowMapper, RowRejected, event_uuid
 
@@ -30,18 +32,23 @@ def outlit_ingest(
 ) -> Any:
     """A dlt destination sending each row as an Outlit ingest event.
 
-    ``mapping`` applies to every table, or pass ``{table_name: mapping}``. ``client`` defaults to
-    ``OutlitClient.from_env()``. Rows that cannot become valid events, and events Outlit rejects, are
-    logged and passed to ``on_rejected(table, key, reason, row)``; they do not fail the load.
+    ``mapping`` applies to every table, or pass ``{table_name: mapping}``. ``client`` defaults to one built
+    from the settings found by :func:`dlt_sources.outlit.credentials.resolve_outlit_settings`. Rows
+    that cannot become valid events, and events Outlit rejects, are logged and passed to
+    ``on_rejected(table, key, reason, row)``; they do not fail the load.
     """
     mappers = _mappers(mapping)
     state: dict[str, Any] = {"client": client}
+    # the same lookup as the source and reverse_load(pipeline), and a missing key fails here, not mid-load
+    settings = resolve_outlit_settings(require=("public_key",)) if client is None else {}
+    if client is None:
+        ClientConfig.from_env(**settings)  # every client setting is checked now, before any load
 
     def get_client() -> Any:
         if state["client"] is None:
             from outlit_core.client import OutlitClient
 
-            state["client"] = OutlitClient.from_env()
+            state["client"] = OutlitClient.from_env(**settings)
         return state["client"]
 
     def report(table: str, key: str, reason: str, row: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import dlt
 
+from dlt_sources.outlit.credentials import resolve_outlit_settings
 from outlit_core.client.exceptions import OutlitConfigurationError
 from outlit_core.reverse_load import EventMapping, SyncResult, run_reverse_load
 
@@ -27,13 +28,23 @@ def reverse_load(
     """Send rows to Outlit exactly once; see :func:`outlit_core.reverse_load.run_reverse_load`.
 
     ``source`` may be a ``dlt.Pipeline``: its destination (DuckDB, Postgres, ...) is read, ``table`` is
-    looked up in the pipeline's dataset, and the bookkeeping tables go into that dataset too.
+    looked up in the pipeline's dataset, and the bookkeeping tables go into that dataset too. ``client``
+    defaults to one built from the settings the source and ``outlit_ingest`` read too (docs/reverse-load.md).
     """
     if isinstance(source, dlt.Pipeline):
         source, dataset = _pipeline_warehouse(source)
         if table is not None and "." not in table:
             table = f"{dataset}.{table}"
         schema = schema or dataset
+    if client is None:
+        from outlit_core.client import OutlitClient
+
+        # the same lookup as the source and the outlit_ingest destination (dlt_sources/outlit/credentials.py)
+        settings = resolve_outlit_settings(require=("public_key",))
+        with OutlitClient.from_env(**settings) as own:
+            return reverse_load(
+                source, table=table, sql=sql, mapping=mapping, mode=mode, client=own, schema=schema, **options
+            )
     return run_reverse_load(
         source,
         mapping,

@@ -6,7 +6,7 @@ What this shows and what only a live account can: docs/snowflake.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,48 +14,12 @@ import pytest
 fakesnow = pytest.importorskip("fakesnow", reason="fakesnow (dev extra) emulates Snowflake for these tests")
 snowflake_connector = pytest.importorskip("snowflake.connector")
 
+from people import MAPPING, ROWS  # noqa: E402
+
 from outlit_core.client import OutlitClient  # noqa: E402
 from outlit_core.reverse_load import Warehouse, run_reverse_load  # noqa: E402
 from outlit_core.reverse_load.admin import preview_reverse_load, reset_sync, sync_status  # noqa: E402
 from outlit_core.reverse_load.warehouse import bookkeeping_ddl  # noqa: E402
-
-MAPPING = {
-    "name": "people",
-    "event_type": "identify",
-    "key": ["person_id"],
-    "email": "email",
-    "customer_id": "account",
-    "traits": ["plan", "seats"],
-}
-ROWS = 40
-
-
-@pytest.fixture(scope="module")
-def snowflake_server() -> Iterator[dict[str, Any]]:
-    with fakesnow.server() as connection_kwargs:
-        yield connection_kwargs
-
-
-@pytest.fixture
-def connect(snowflake_server: dict[str, Any], request: pytest.FixtureRequest) -> Callable[[], Any]:
-    database = f"DB_{request.node.name.upper()[:40]}"
-
-    def connect() -> Any:
-        return snowflake_connector.connect(**snowflake_server, database=database, schema="ANALYTICS")
-
-    with connect() as con:
-        cur = con.cursor()
-        cur.execute(
-            "CREATE TABLE people (person_id VARCHAR, email VARCHAR, account VARCHAR, plan VARCHAR, "
-            "seats NUMBER(10, 0), updated_at TIMESTAMP_NTZ)"
-        )
-        values = ", ".join(
-            f"('p{i:03d}', {'NULL' if i == 0 else repr(f'user{i}@example.com')}, 'acme.com', 'pro', {i}, "
-            "'2026-03-01 12:00:00')"
-            for i in range(ROWS)
-        )
-        cur.execute(f"INSERT INTO people VALUES {values}")
-    return connect
 
 
 def _warehouse(connect: Callable[[], Any]) -> Warehouse:
