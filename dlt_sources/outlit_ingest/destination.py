@@ -40,7 +40,7 @@ def outlit_ingest(
     mappers = _mappers(mapping)
     state: dict[str, Any] = {"client": client}
     # the same lookup as the source and reverse_load(pipeline), and a missing key fails here, not mid-load
-    settings = resolve_outlit_settings(require=("public_key",)) if client is None else {}
+    settings: dict[str, Any] = resolve_outlit_settings(require=("public_key",)) if client is None else {}
     if client is None:
         ClientConfig.from_env(**settings)  # every client setting is checked now, before any load
 
