@@ -96,6 +96,8 @@ def plan_facts(
     window: Window,
     full_every: timedelta,
     now: datetime,
+    *,
+    on_activity: bool = True,
 ) -> list[Fetch]:
     """Which customers' facts to read: in full when new or due, else only after new activity.
 
@@ -104,7 +106,8 @@ def plan_facts(
     an old fact. Only a full read does: each customer's facts are read in full every ``full_every``.
     Between full reads, a customer whose ``lastActivityAt`` moved is asked for facts that occurred since
     its previous activity minus the look-back: the facts about that new activity, which is where new
-    facts mostly come from.
+    facts mostly come from. With ``on_activity=False`` facts are read only by the full reads (one request
+    series per customer per ``full_every`` instead of one per customer with new activity per run).
     """
     plans = []
     for customer in customers:
@@ -114,7 +117,7 @@ def plan_facts(
             plans.append(Fetch(cid, window.start, window.end))
         elif entry is None or "activity" not in entry or due(entry.get("full_at"), full_every, now):
             plans.append(Fetch(cid, window.start, activity=activity, full=True))
-        elif moved(entry["activity"], activity):
+        elif on_activity and moved(entry["activity"], activity):
             since = minus(entry["activity"], window.lookback) if entry["activity"] else window.start
             plans.append(Fetch(cid, since, activity=activity))
     return plans

@@ -32,6 +32,8 @@ def make_run(
     requests_per_second: float | None,
     skip_unchanged_customers: bool,
     timeline_recheck_hours: float,
+    bulk_timeline: bool,
+    facts_on_activity: bool,
     timeout: float,
     max_retries: int | None,
     allow_insecure_http: bool,
@@ -99,8 +101,16 @@ def make_run(
         skip_unchanged_customers=skip_unchanged_customers,
         timeline_recheck=timeline_recheck,
         facts_full_refresh=facts_full_refresh,
+        bulk_timeline=_flag(bulk_timeline, "bulk_timeline"),
+        facts_on_activity=_flag(facts_on_activity, "facts_on_activity"),
         arrow=arrow,
     )
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _customer_filter(customers: Sequence[str] | str | None) -> frozenset[str] | None:

@@ -90,7 +90,7 @@ def outlit_query_resource(
         lower = cursor.last_value if cursor is not None else None
         upper = cursor.end_value if cursor is not None else None
         text = substitute(body, lower, upper)
-        pager = _Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
+        pager = Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
         with shared.lease() as outlit:
             for page in pager.pages(outlit, lower, upper):
                 yield to_table(page, {})
@@ -227,7 +227,7 @@ def _timestamp_text(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
-class _Pager:
+class Pager:
     """Builds and runs the page queries for one resource run."""
 
     def __init__(self, body: str, keys: list[str], cursor_column: str | None, page_size: int) -> None:

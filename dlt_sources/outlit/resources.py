@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 from dlt.common import logger
@@ -20,6 +20,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from outlit_core.client import OutlitClient
 from outlit_core.client.exceptions import OutlitNotFoundError
 
+from .activity import ActivityChunk, activity_pages, chunk_plans
 from .arrow import column_values, latest_timestamp, to_table
 from .concurrency import Done, Failed, Page, fan_out
 from .cursors import (
@@ -57,6 +58,9 @@ from .settings import (
 )
 from .timestamps import format_timestamp, latest
 
+# one planned request series: one customer's (Fetch) or many customers' at once (ActivityChunk)
+P = TypeVar("P", bound=Fetch | ActivityChunk)
+
 RESOURCE_NAMES = (
     "customers",
     "users",
@@ -80,6 +84,8 @@ class Run:
     skip_unchanged_customers: bool
     timeline_recheck: timedelta
     facts_full_refresh: timedelta
+    bulk_timeline: bool = False
+    facts_on_activity: bool = True
     arrow: bool | None = None  # None: decided per run from the pipeline's destination
     _arrow_for_run: bool | None = field(default=None, repr=False)
 
@@ -120,18 +126,18 @@ def arrow_suits_destination() -> bool:
 
 def _drive(
     run: Run,
-    plans: Iterable[Fetch],
-    fetch: Callable[[OutlitClient, Fetch], Iterator[Any]],
+    plans: Iterable[P],
+    fetch: Callable[[OutlitClient, P], Iterator[Any]],
     *,
     spec: CustomerTool | None = None,
-    on_done: Callable[[Fetch, str | None], None] | None = None,
+    on_done: Callable[[P, str | None], None] | None = None,
 ) -> Iterator[Any]:
     """Fetch every plan on the run's workers; yield pages; report each completed plan with its cursor.
 
     The cursor is the latest ``spec.cursor`` value among the rows received for that plan. A customer
     deleted since the listing (404) is skipped with a warning and reported nowhere, so it keeps no state.
     """
-    cursors: dict[Fetch, str | None] = {}
+    cursors: dict[P, str | None] = {}
     run.use_arrow()  # decided here, in dlt's thread, where the running pipeline is known (not in workers)
     with run.shared.lease() as outlit:
         messages = fan_out(
@@ -280,11 +286,36 @@ def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
         now=now,
     )
 
-    def done(plan: Fetch, cursor: str | None) -> None:
-        if state is not None:
+    per_customer = _per_customer(run, TIMELINE, TIMELINE_COLUMNS)
+    tasks: list[Fetch | ActivityChunk] = list(plans)
+    if run.bulk_timeline and state is not None:
+        # customers with a cursor are read from the activity view, new ones (whole histories) one by one
+        tasks = [p for p in plans if p.customer_id not in state]
+        tasks += chunk_plans([p for p in plans if p.customer_id in state])
+    # a customer's cursor from its rows in a chunk; each chunk is written by the one worker reading it
+    chunk_cursors: dict[str, str | None] = {}
+
+    def fetch(outlit: OutlitClient, plan: Fetch | ActivityChunk) -> Iterator[Any]:
+        if not isinstance(plan, ActivityChunk):
+            yield from per_customer(outlit, plan)
+            return
+        for rows in activity_pages(run.shared, outlit, plan):
+            for row in rows:
+                cid = row["customer_id"]
+                chunk_cursors[cid] = latest(chunk_cursors.get(cid), row["occurredAt"])
+            if rows:
+                yield run.page(rows, TIMELINE_COLUMNS)
+
+    def done(plan: Fetch | ActivityChunk, cursor: str | None) -> None:
+        if state is None:
+            return
+        if isinstance(plan, ActivityChunk):
+            for member in plan.members:
+                remember_timeline(state, member, chunk_cursors.get(member.customer_id), now)
+        else:
             remember_timeline(state, plan, cursor, now)
 
-    yield from _drive(run, plans, _per_customer(run, TIMELINE, TIMELINE_COLUMNS), spec=TIMELINE, on_done=done)
+    yield from _drive(run, tasks, fetch, spec=TIMELINE, on_done=done)
 
 
 @dlt.transformer(
@@ -293,7 +324,14 @@ def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
 def facts(customer_page: Any, run: Run) -> Iterator[Any]:
     state = _state(run, "facts", "customers")
     now = datetime.now(UTC)
-    plans = plan_facts(_customers_of(customer_page), state, run.window, run.facts_full_refresh, now)
+    plans = plan_facts(
+        _customers_of(customer_page),
+        state,
+        run.window,
+        run.facts_full_refresh,
+        now,
+        on_activity=run.facts_on_activity,
+    )
 
     def done(plan: Fetch, _cursor: str | None) -> None:
         if state is not None:
