@@ -102,26 +102,9 @@ def outlit_source(
         arrow: Yield Arrow tables (True) or rows (False). By default Arrow, except on a destination that
             would keep JSON text as a string (Snowflake) or that was not tried with it (see docs/dlt.md).
     """
-    run = make_run(
-        api_key=api_key,
-        base_url=base_url,
-        customers=customers,
-        start_date=start_date,
-        end_date=end_date,
-        lookback_hours=lookback_hours,
-        facts_full_refresh_hours=facts_full_refresh_hours,
-        max_workers=max_workers,
-        requests_per_second=requests_per_second,
-        skip_unchanged_customers=skip_unchanged_customers,
-        timeline_recheck_hours=timeline_recheck_hours,
-        bulk_timeline=bulk_timeline,
-        facts_on_activity=facts_on_activity,
-        timeout=timeout,
-        max_retries=max_retries,
-        allow_insecure_http=allow_insecure_http,
-        client=client,
-        arrow=arrow,
-    )
+    settings = dict(locals())  # every argument as given (first statement: nothing else is local yet)
+    settings.pop("include_sources")
+    run = make_run(**settings)
     customer_pages = resources.customers(run)
     integration_list = resources.integrations(run)
     source_records = resources.sources(run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import dlt
 from dlt.common import logger
@@ -210,13 +210,27 @@ def _customers_of(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-@dlt.resource(
-    name="customers",
-    primary_key="id",
-    write_disposition="merge",
-    columns=CUSTOMERS_COLUMNS,
-    parallelized=True,
-)
+def _table(
+    name: str,
+    columns: TTableSchemaColumns,
+    *,
+    primary_key: str | tuple[str, ...] = "id",
+    write_disposition: Literal["merge", "replace"] = "merge",
+    transformer: bool = False,
+) -> Any:
+    """One of the source's tables; a transformer is fed another resource's pages. Every request of every
+    table runs on the fan-out's workers, so dlt may run the generators side by side (``parallelized``)."""
+    make: Any = dlt.transformer if transformer else dlt.resource
+    return make(
+        name=name,
+        primary_key=primary_key,
+        write_disposition=write_disposition,
+        columns=columns,
+        parallelized=True,
+    )
+
+
+@_table("customers", CUSTOMERS_COLUMNS)
 def customers(run: Run) -> Iterator[Any]:
     wanted = run.wanted
     unmatched = set(wanted or ())
@@ -234,9 +248,7 @@ def customers(run: Run) -> Iterator[Any]:
         logger.warning(f"Outlit: customers {sorted(unmatched)} from the `customers` setting were not found")
 
 
-@dlt.resource(
-    name="users", primary_key="id", write_disposition="merge", columns=USERS_COLUMNS, parallelized=True
-)
+@_table("users", USERS_COLUMNS)
 def users(run: Run) -> Iterator[Any]:
     wanted = run.wanted
 
@@ -249,13 +261,7 @@ def users(run: Run) -> Iterator[Any]:
     yield from _listing(run, TOOL_LIST_USERS, order, shape, USERS_COLUMNS)
 
 
-@dlt.resource(
-    name="workspace_users",
-    primary_key="id",
-    write_disposition="merge",
-    columns=WORKSPACE_USERS_COLUMNS,
-    parallelized=True,
-)
+@_table("workspace_users", WORKSPACE_USERS_COLUMNS)
 def workspace_users(run: Run) -> Iterator[Any]:
     order = {"orderBy": "email", "orderDirection": "asc"}
     yield from _listing(run, TOOL_LIST_WORKSPACE_USERS, order, lambda rows: rows, WORKSPACE_USERS_COLUMNS)
@@ -271,9 +277,7 @@ def _per_customer(run: Run, spec: CustomerTool, columns: TTableSchemaColumns) ->
     return fetch
 
 
-@dlt.transformer(
-    name="timeline", primary_key="id", write_disposition="merge", columns=TIMELINE_COLUMNS, parallelized=True
-)
+@_table("timeline", TIMELINE_COLUMNS, transformer=True)
 def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
     state = _state(run, "timeline", "customers")
     now = datetime.now(UTC)
@@ -318,19 +322,13 @@ def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
     yield from _drive(run, tasks, fetch, spec=TIMELINE, on_done=done)
 
 
-@dlt.transformer(
-    name="facts", primary_key="id", write_disposition="merge", columns=FACTS_COLUMNS, parallelized=True
-)
+@_table("facts", FACTS_COLUMNS, transformer=True)
 def facts(customer_page: Any, run: Run) -> Iterator[Any]:
     state = _state(run, "facts", "customers")
     now = datetime.now(UTC)
+    customers, window = _customers_of(customer_page), run.window
     plans = plan_facts(
-        _customers_of(customer_page),
-        state,
-        run.window,
-        run.facts_full_refresh,
-        now,
-        on_activity=run.facts_on_activity,
+        customers, state, window, run.facts_full_refresh, now, on_activity=run.facts_on_activity
     )
 
     def done(plan: Fetch, _cursor: str | None) -> None:
@@ -340,13 +338,7 @@ def facts(customer_page: Any, run: Run) -> Iterator[Any]:
     yield from _drive(run, plans, _per_customer(run, FACTS, FACTS_COLUMNS), spec=FACTS, on_done=done)
 
 
-@dlt.resource(
-    name="sources",
-    primary_key=("source_type", "source_id"),
-    write_disposition="merge",
-    columns=SOURCES_COLUMNS,
-    parallelized=True,
-)
+@_table("sources", SOURCES_COLUMNS, primary_key=("source_type", "source_id"))
 def sources(run: Run) -> Iterator[Any]:
     # Without a customer filter one listing covers every customer (and records tied to none).
     state = _state(run, "sources", "scopes")
@@ -360,13 +352,7 @@ def sources(run: Run) -> Iterator[Any]:
     yield from _drive(run, plans, _per_customer(run, SOURCES, SOURCES_COLUMNS), spec=SOURCES, on_done=done)
 
 
-@dlt.resource(
-    name="integrations",
-    primary_key="id",
-    write_disposition="replace",
-    columns=INTEGRATIONS_COLUMNS,
-    parallelized=True,
-)
+@_table("integrations", INTEGRATIONS_COLUMNS, write_disposition="replace")
 def integrations(run: Run) -> Iterator[Any]:
     def fetch(outlit: OutlitClient, _plan: Fetch) -> Iterator[Any]:
         rows = run.shared.call(outlit.list_integrations)
@@ -376,12 +362,12 @@ def integrations(run: Run) -> Iterator[Any]:
     yield from _drive(run, [Fetch("integrations", None)], fetch)
 
 
-@dlt.transformer(
-    name="integration_syncs",
+@_table(
+    "integration_syncs",
+    INTEGRATION_SYNCS_COLUMNS,
     primary_key=("provider", "model"),
     write_disposition="replace",
-    columns=INTEGRATION_SYNCS_COLUMNS,
-    parallelized=True,
+    transformer=True,
 )
 def integration_syncs(integration_page: Any, run: Run) -> Iterator[Any]:
     ids = column_values(integration_page, "id")
