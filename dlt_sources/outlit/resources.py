@@ -21,7 +21,7 @@ from outlit_core.client import OutlitClient
 from outlit_core.client.exceptions import OutlitNotFoundError
 
 from .activity import ActivityChunk, activity_pages, chunk_plans
-from .arrow import column_values, latest_timestamp, to_table
+from .arrow import PageBatch, column_values, latest_timestamp, to_table
 from .concurrency import Done, Failed, Page, fan_out
 from .cursors import (
     Fetch,
@@ -44,6 +44,7 @@ from .helpers import (
     shape_customer,
 )
 from .settings import (
+    BATCH_ROWS,
     CUSTOMERS_COLUMNS,
     FACTS_COLUMNS,
     INTEGRATION_SYNCS_COLUMNS,
@@ -131,13 +132,16 @@ def _drive(
     *,
     spec: CustomerTool | None = None,
     on_done: Callable[[P, str | None], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Iterator[Any]:
     """Fetch every plan on the run's workers; yield pages; report each completed plan with its cursor.
 
     The cursor is the latest ``spec.cursor`` value among the rows received for that plan. A customer
     deleted since the listing (404) is skipped with a warning and reported nowhere, so it keeps no state.
+    Pages are handed to dlt joined into items of about ``batch_rows`` rows (0: each page as it comes).
     """
     cursors: dict[P, str | None] = {}
+    batch = PageBatch(batch_rows)
     run.use_arrow()  # decided here, in dlt's thread, where the running pipeline is known (not in workers)
     with run.shared.lease() as outlit:
         messages = fan_out(
@@ -150,14 +154,19 @@ def _drive(
                 elif isinstance(message, Page):
                     if spec is not None:
                         cursors[message.task] = latest(cursors.get(message.task), _latest(message.rows, spec))
-                    yield message.rows
+                    if (full := batch.add(message.rows)) is not None:
+                        yield full
                 elif isinstance(message, Failed):
                     if isinstance(message.error, OutlitNotFoundError) and spec is not None:
                         logger.warning(f"Outlit: customer {message.task.customer_id} disappeared; skipped")
                         continue
                     raise message.error
                 elif isinstance(message, Done) and on_done is not None:
+                    # dlt commits this state only with the whole extract, so pages still in the batch
+                    # are never lost behind a cursor that moved
                     on_done(message.task, cursors.pop(message.task, None))
+            if (rest := batch.take()) is not None:
+                yield rest
         finally:
             messages.close()
 
@@ -189,7 +198,9 @@ def _listing(
             if rows:
                 yield run.page(rows, columns)
 
-    return _drive(run, [Fetch(tool, None)], fetch)
+    # customers pages feed the per-customer transformers: handed over one by one, so those start early
+    batch_rows = 0 if tool == TOOL_LIST_CUSTOMERS else BATCH_ROWS
+    return _drive(run, [Fetch(tool, None)], fetch, batch_rows=batch_rows)
 
 
 def _state(run: Run, resource: str, key: str) -> dict[str, Any] | None:

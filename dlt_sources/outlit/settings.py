@@ -19,6 +19,9 @@ DEFAULT_TIMELINE_RECHECK = timedelta(days=1)
 DEFAULT_FACTS_FULL_REFRESH = timedelta(days=1)
 # Per-customer requests in flight at once. All of them share one client and so one rate limiter.
 DEFAULT_MAX_WORKERS = 8
+# Pages are handed to dlt joined into items of about this many rows: dlt spends about 10 ms on every item
+# it extracts (schema hints, Arrow schema checks, file writes), as much as 600 rows cost to fetch and build.
+BATCH_ROWS = 10_000
 # `outlit_query` returns at most this many rows per call.
 QUERY_ROW_CAP = 10_000
 
