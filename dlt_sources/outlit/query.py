@@ -218,7 +218,8 @@ def sql_literal(value: Any) -> str:
     elif isinstance(value, str) and _ISO_TIMESTAMP.match(value):
         # 'T' and a zone suffix are not accepted as a timestamp literal by every engine; the space form is
         value = _timestamp_text(datetime.fromisoformat(value))
-    return "'" + str(value).replace("'", "''") + "'"
+    # ClickHouse reads a backslash in a string literal as an escape: doubled, no value can end the literal
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _timestamp_text(value: datetime) -> str:
