@@ -3,7 +3,8 @@
 An incremental run needs only the events each changed customer got since its cursor. The timeline tool
 takes one customer per request, so a run after activity everywhere costs one request per customer. The
 ``activity`` view holds the same events for the whole workspace: one ``outlit_query`` per keyset page of
-up to 10,000 rows asks for every changed customer at once, each from its own cursor minus the look-back.
+up to 10,000 rows asks for every changed customer at once, each from its own cursor minus the look-back
+(rounded down to the hour, so that customers share one ``IN`` list per hour).
 The view's rows are mapped to the timeline tool's records, so the table holds the same rows either way.
 Whole histories (a first run, a customer seen for the first time) still come from the timeline tool: in
 parallel per customer they are faster than sequential keyset pages (see docs/dlt.md).
@@ -23,6 +24,7 @@ from .cursors import Fetch
 from .helpers import Rows, SharedClient
 from .query import Pager, sql_literal
 from .settings import QUERY_ROW_CAP
+from .timestamps import format_timestamp, parse_timestamp
 
 # The view's columns that make up a timeline record; a workspace whose view lacks one gets a clear error.
 VIEW_COLUMNS = (
@@ -40,6 +42,8 @@ VIEW_COLUMNS = (
 )
 # `outlit_query` takes at most 10,000 characters; the pager wraps the body in about 300 more.
 SQL_BUDGET = 9_000
+# what one hour's `(occurred_at >= '...' AND customer_id IN ()) OR ` costs on top of its ids
+_CONDITION = 80
 
 
 @dataclass(frozen=True)
@@ -53,24 +57,33 @@ class ActivityChunk:
         return f"{len(self.members)} customers via the activity view"
 
 
-def _term(plan: Fetch) -> str:
-    condition = f"customer_id = {sql_literal(plan.customer_id)}"
-    if plan.start is not None:
-        condition += f" AND occurred_at >= {sql_literal(plan.start)}"
-    return f"({condition})"
+def _hour(plan: Fetch) -> str | None:
+    """The plan's lower bound rounded down to the hour, so that customers share a condition.
+
+    At most an hour more is read for a customer than its own window holds; the merge on ``id`` absorbs it.
+    """
+    if plan.start is None:
+        return None
+    start = parse_timestamp(plan.start, field="cursor")
+    return format_timestamp(start.replace(minute=0, second=0, microsecond=0))
 
 
 def chunk_plans(plans: Sequence[Fetch], budget: int = SQL_BUDGET) -> list[ActivityChunk]:
     """The plans grouped into as few queries as fit ``budget`` characters of conditions each."""
     chunks: list[ActivityChunk] = []
     members: list[Fetch] = []
+    hours: set[str | None] = set()
     size = 0
-    for plan in plans:
-        length = len(_term(plan)) + 4  # " OR "
+    for plan in sorted(plans, key=lambda p: (_hour(p) or "", p.customer_id)):
+        hour = _hour(plan)
+        # an id in an IN list, plus the hour's own condition the first time the chunk needs it
+        length = len(sql_literal(plan.customer_id)) + 2 + (0 if hour in hours else _CONDITION)
         if members and size + length > budget:
             chunks.append(ActivityChunk(tuple(members)))
-            members, size = [], 0
+            members, hours, size = [], set(), 0
+            length = len(sql_literal(plan.customer_id)) + 2 + _CONDITION
         members.append(plan)
+        hours.add(hour)
         size += length
     if members:
         chunks.append(ActivityChunk(tuple(members)))
@@ -78,8 +91,17 @@ def chunk_plans(plans: Sequence[Fetch], budget: int = SQL_BUDGET) -> list[Activi
 
 
 def chunk_sql(chunk: ActivityChunk) -> str:
-    where = " OR ".join(_term(plan) for plan in chunk.members)
-    return f"SELECT {', '.join(VIEW_COLUMNS)} FROM activity WHERE {where}"
+    """``(occurred_at >= <hour> AND customer_id IN (...)) OR ...``: one condition per distinct hour."""
+    by_hour: dict[str | None, list[str]] = {}
+    for plan in chunk.members:
+        by_hour.setdefault(_hour(plan), []).append(sql_literal(plan.customer_id))
+    terms = []
+    for hour, ids in by_hour.items():
+        condition = f"customer_id IN ({', '.join(ids)})"
+        if hour is not None:
+            condition = f"occurred_at >= {sql_literal(hour)} AND {condition}"
+        terms.append(f"({condition})")
+    return f"SELECT {', '.join(VIEW_COLUMNS)} FROM activity WHERE {' OR '.join(terms)}"
 
 
 def timeline_record(row: dict[str, Any]) -> dict[str, Any]:

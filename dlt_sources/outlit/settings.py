@@ -21,7 +21,8 @@ DEFAULT_FACTS_FULL_REFRESH = timedelta(days=1)
 DEFAULT_MAX_WORKERS = 8
 # Pages are handed to dlt joined into items of about this many rows: dlt spends about 10 ms on every item
 # it extracts (schema hints, Arrow schema checks, file writes), as much as 600 rows cost to fetch and build.
-BATCH_ROWS = 10_000
+# Each customers page's transformers hold a batch, and several run at once: kept small for memory.
+BATCH_ROWS = 2_000
 # `outlit_query` returns at most this many rows per call.
 QUERY_ROW_CAP = 10_000
 

@@ -32,8 +32,11 @@ def test_a_value_stays_one_string_literal_in_clickhouse(value: str) -> None:
 def test_bulk_timeline_conditions_keep_hostile_ids_inside_their_literals() -> None:
     chunk = ActivityChunk(tuple(Fetch(value, "2026-01-01T00:00:00.000Z") for value in HOSTILE))
     tree = sqlglot.parse_one(chunk_sql(chunk), read="clickhouse")
-    ids = [eq.expression.this for eq in tree.find_all(exp.EQ)]
+    ids = [
+        lit.this for lit in tree.find_all(exp.Literal) if lit.is_string and not lit.this.startswith("2026")
+    ]
     assert sorted(ids) == sorted(HOSTILE)
+    assert isinstance(tree.find(exp.Where).this, exp.Paren)  # one condition: nothing was added beside it
 
 
 def test_the_sandbox_finds_no_row_for_a_hostile_id(sandbox: Any) -> None:
