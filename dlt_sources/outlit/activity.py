@@ -4,7 +4,7 @@ An incremental run needs only the events each changed customer got since its cur
 takes one customer per request, so a run after activity everywhere costs one request per customer. The
 ``activity`` view holds the same events for the whole workspace: one ``outlit_query`` per keyset page of
 up to 10,000 rows asks for every changed customer at once, each from its own cursor minus the look-back
-(rounded down to the hour, so that customers share one ``IN`` list per hour).
+(rounded down to the UTC day, so that customers share one ``IN`` list per day).
 The view's rows are mapped to the timeline tool's records, so the table holds the same rows either way.
 Whole histories (a first run, a customer seen for the first time) still come from the timeline tool: in
 parallel per customer they are faster than sequential keyset pages (see docs/dlt.md).
@@ -42,7 +42,7 @@ VIEW_COLUMNS = (
 )
 # `outlit_query` takes at most 10,000 characters; the pager wraps the body in about 300 more.
 SQL_BUDGET = 9_000
-# what one hour's `(occurred_at >= '...' AND customer_id IN ()) OR ` costs on top of its ids
+# what one day's `(occurred_at >= '...' AND customer_id IN ()) OR ` costs on top of its ids
 _CONDITION = 80
 
 
@@ -57,33 +57,35 @@ class ActivityChunk:
         return f"{len(self.members)} customers via the activity view"
 
 
-def _hour(plan: Fetch) -> str | None:
-    """The plan's lower bound rounded down to the hour, so that customers share a condition.
+def _day(plan: Fetch) -> str | None:
+    """The plan's lower bound rounded down to its UTC day, so that customers share a condition.
 
-    At most an hour more is read for a customer than its own window holds; the merge on ``id`` absorbs it.
+    Customers' cursors are their latest events, spread over hours and days; per day, a few hundred fit one
+    query. At most a day more is read for a customer than its own window holds (about the default
+    look-back again); the merge on ``id`` absorbs it.
     """
     if plan.start is None:
         return None
     start = parse_timestamp(plan.start, field="cursor")
-    return format_timestamp(start.replace(minute=0, second=0, microsecond=0))
+    return format_timestamp(start.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
 def chunk_plans(plans: Sequence[Fetch], budget: int = SQL_BUDGET) -> list[ActivityChunk]:
     """The plans grouped into as few queries as fit ``budget`` characters of conditions each."""
     chunks: list[ActivityChunk] = []
     members: list[Fetch] = []
-    hours: set[str | None] = set()
+    days: set[str | None] = set()
     size = 0
-    for plan in sorted(plans, key=lambda p: (_hour(p) or "", p.customer_id)):
-        hour = _hour(plan)
-        # an id in an IN list, plus the hour's own condition the first time the chunk needs it
-        length = len(sql_literal(plan.customer_id)) + 2 + (0 if hour in hours else _CONDITION)
+    for plan in sorted(plans, key=lambda p: (_day(p) or "", p.customer_id)):
+        day = _day(plan)
+        # an id in an IN list, plus the day's own condition the first time the chunk needs it
+        length = len(sql_literal(plan.customer_id)) + 2 + (0 if day in days else _CONDITION)
         if members and size + length > budget:
             chunks.append(ActivityChunk(tuple(members)))
-            members, hours, size = [], set(), 0
+            members, days, size = [], set(), 0
             length = len(sql_literal(plan.customer_id)) + 2 + _CONDITION
         members.append(plan)
-        hours.add(hour)
+        days.add(day)
         size += length
     if members:
         chunks.append(ActivityChunk(tuple(members)))
@@ -91,15 +93,15 @@ def chunk_plans(plans: Sequence[Fetch], budget: int = SQL_BUDGET) -> list[Activi
 
 
 def chunk_sql(chunk: ActivityChunk) -> str:
-    """``(occurred_at >= <hour> AND customer_id IN (...)) OR ...``: one condition per distinct hour."""
-    by_hour: dict[str | None, list[str]] = {}
+    """``(occurred_at >= <day> AND customer_id IN (...)) OR ...``: one condition per distinct day."""
+    by_day: dict[str | None, list[str]] = {}
     for plan in chunk.members:
-        by_hour.setdefault(_hour(plan), []).append(sql_literal(plan.customer_id))
+        by_day.setdefault(_day(plan), []).append(sql_literal(plan.customer_id))
     terms = []
-    for hour, ids in by_hour.items():
+    for day, ids in by_day.items():
         condition = f"customer_id IN ({', '.join(ids)})"
-        if hour is not None:
-            condition = f"occurred_at >= {sql_literal(hour)} AND {condition}"
+        if day is not None:
+            condition = f"occurred_at >= {sql_literal(day)} AND {condition}"
         terms.append(f"({condition})")
     return f"SELECT {', '.join(VIEW_COLUMNS)} FROM activity WHERE {' OR '.join(terms)}"
 

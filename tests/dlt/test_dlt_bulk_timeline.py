@@ -73,15 +73,15 @@ def test_chunks_keep_each_query_under_the_sql_limit() -> None:
     assert len(chunks) > 1
     assert sorted(p.customer_id for c in chunks for p in c.members) == [p.customer_id for p in plans]
     assert all(len(chunk_sql(c)) < SQL_BUDGET + 200 < 10_000 for c in chunks)
-    # customers share one condition per hour of their windows: a few hundred fit one query
+    # customers share one condition per day of their windows: a few hundred fit one query
     assert len(chunks) == 2
 
 
-def test_windows_are_rounded_down_to_the_hour_never_later() -> None:
-    plans = [Fetch("a", "2026-01-01T10:59:59.999Z"), Fetch("b", "2026-01-01T10:00:00.000Z"), Fetch("c", None)]
+def test_windows_are_rounded_down_to_the_day_never_later() -> None:
+    plans = [Fetch("a", "2026-01-01T23:59:59.999Z"), Fetch("b", "2026-01-01T00:00:00.000Z"), Fetch("c", None)]
     sql = chunk_sql(chunk_plans(plans)[0])
     assert "(customer_id IN ('c'))" in sql
-    assert "(occurred_at >= '2026-01-01 10:00:00.000000' AND customer_id IN ('a', 'b'))" in sql
+    assert "(occurred_at >= '2026-01-01 00:00:00.000000' AND customer_id IN ('a', 'b'))" in sql
 
 
 @pytest.mark.parametrize("value", ["yes", 1])
