@@ -46,3 +46,13 @@ def test_the_sandbox_finds_no_row_for_a_hostile_id(sandbox: Any) -> None:
             f"SELECT count() AS n FROM activity WHERE customer_id = {sql_literal(HOSTILE[0])}", limit=1
         )
     assert result.rows[0]["n"] == 0
+
+
+def test_the_client_guard_passes_the_bulk_query_with_hostile_ids() -> None:
+    # AND / OR are sqlglot Func nodes in the locked version; the guard refused every WHERE with them
+    from outlit_core.client.sql_guard import check_read_only_sql
+
+    chunk = ActivityChunk(
+        (Fetch(HOSTILE[0], "2026-01-01T00:00:00.000Z"), Fetch("b", "2026-02-01T00:00:00.000Z"))
+    )
+    check_read_only_sql(chunk_sql(chunk))
