@@ -55,6 +55,8 @@ def outlit_source(
     requests_per_second: float | None = None,
     skip_unchanged_customers: bool = True,
     timeline_recheck_hours: float = DEFAULT_TIMELINE_RECHECK.total_seconds() / 3600,
+    bulk_timeline: bool = False,
+    facts_on_activity: bool = True,
     include_sources: bool = False,
     timeout: float = 30.0,
     max_retries: int | None = None,
@@ -88,30 +90,22 @@ def outlit_source(
         timeline_recheck_hours: With ``skip_unchanged_customers``, how often every customer's timeline
             is asked again anyway (from its cursor minus the look-back). A late event does not move
             ``lastActivityAt``, so this is what loads it: at most this many hours after it arrived.
+        bulk_timeline: On incremental runs, read the new events of every customer that has a cursor
+            from the analytics ``activity`` view (``outlit_query``, keyset pages of 10,000 rows, each
+            customer from its own cursor minus the look-back) instead of one timeline request per
+            customer; whole histories still come from the timeline tool. See docs/dlt.md for when.
+        facts_on_activity: Between full reads, also read the recent facts of every customer whose
+            ``lastActivityAt`` moved (one request per such customer). False: facts only by the full
+            reads, so a new fact lands within ``facts_full_refresh_hours`` plus one run.
         include_sources: Also load the ``sources`` table (source records behind facts).
         timeout, max_retries, allow_insecure_http: Passed to the Outlit client.
         client: An ``OutlitClient`` to use instead of building one (it is not closed by the source).
         arrow: Yield Arrow tables (True) or rows (False). By default Arrow, except on a destination that
             would keep JSON text as a string (Snowflake) or that was not tried with it (see docs/dlt.md).
     """
-    run = make_run(
-        api_key=api_key,
-        base_url=base_url,
-        customers=customers,
-        start_date=start_date,
-        end_date=end_date,
-        lookback_hours=lookback_hours,
-        facts_full_refresh_hours=facts_full_refresh_hours,
-        max_workers=max_workers,
-        requests_per_second=requests_per_second,
-        skip_unchanged_customers=skip_unchanged_customers,
-        timeline_recheck_hours=timeline_recheck_hours,
-        timeout=timeout,
-        max_retries=max_retries,
-        allow_insecure_http=allow_insecure_http,
-        client=client,
-        arrow=arrow,
-    )
+    settings = dict(locals())  # every argument as given (first statement: nothing else is local yet)
+    settings.pop("include_sources")
+    run = make_run(**settings)
     customer_pages = resources.customers(run)
     integration_list = resources.integrations(run)
     source_records = resources.sources(run)

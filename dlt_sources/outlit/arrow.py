@@ -88,6 +88,42 @@ def to_table(rows: Rows, columns: TTableSchemaColumns, *, drop: Iterable[str] = 
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+class PageBatch:
+    """Pages (Arrow tables or row lists) gathered until they hold ``rows`` rows, then handed over as one."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._pages: list[Any] = []
+        self._count = 0
+
+    def add(self, page: Any) -> Any:
+        """The batch as one item once it is full (``None`` until then); with ``rows=0`` the page itself."""
+        self._pages.append(page)
+        self._count += page.num_rows if isinstance(page, pa.Table) else len(page)
+        return self.take() if self._count >= self.rows else None
+
+    def take(self) -> Any:
+        """What is gathered as one item (``None`` when empty); the batch starts afresh."""
+        pages, self._pages, self._count = self._pages, [], 0
+        return join_pages(pages) if pages else None
+
+
+def join_pages(pages: list[Any]) -> Any:
+    """Pages as one item: row lists joined, Arrow tables concatenated (a column a page lacks is NULL there).
+
+    Pages whose column types cannot be unified (a field that is a number on one page and text on
+    another) stay separate tables in a list, which dlt takes as one item too.
+    """
+    if len(pages) == 1:
+        return pages[0]
+    if all(isinstance(page, list) for page in pages):
+        return [row for page in pages for row in page]
+    try:
+        return pa.concat_tables(pages, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pages
+
+
 def latest_timestamp(table: pa.Table, column: str) -> str | None:
     """The largest value of a timestamp column, formatted as the tools take it (None when all NULL)."""
     if column not in table.column_names or table.num_rows == 0:

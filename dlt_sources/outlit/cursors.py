@@ -10,7 +10,7 @@ State layout (dlt resource state, committed with the load):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,23 +62,19 @@ def plan_timeline(
     ``recheck_every``: a late event (one older than the customer's latest) does not move
     ``lastActivityAt``, so only such a periodic re-ask, with the look-back, ever finds it.
     """
-    plans = []
-    for customer in customers:
-        cid, activity = customer["id"], customer.get("lastActivityAt")
-        entry = state.get(cid) if state is not None else None
-        if window.backfill:
-            plans.append(Fetch(cid, window.start, window.end))
-        elif entry is None:
-            plans.append(Fetch(cid, window.start, activity=activity))
-        elif (
+
+    def plan(cid: str, activity: str | None, entry: dict[str, Any] | None) -> Fetch | None:
+        if entry is None:
+            return Fetch(cid, window.start, activity=activity)
+        if (
             skip_unchanged
             and not moved(entry.get("activity"), activity)
             and not due(entry.get("checked_at"), recheck_every, now)
         ):
-            continue
-        else:
-            plans.append(Fetch(cid, window.since(entry.get("cursor")), activity=activity))
-    return plans
+            return None
+        return Fetch(cid, window.since(entry.get("cursor")), activity=activity)
+
+    return _plans(customers, state, window, plan)
 
 
 def remember_timeline(state: State, plan: Fetch, cursor: str | None, now: datetime) -> None:
@@ -96,6 +92,8 @@ def plan_facts(
     window: Window,
     full_every: timedelta,
     now: datetime,
+    *,
+    on_activity: bool = True,
 ) -> list[Fetch]:
     """Which customers' facts to read: in full when new or due, else only after new activity.
 
@@ -104,19 +102,35 @@ def plan_facts(
     an old fact. Only a full read does: each customer's facts are read in full every ``full_every``.
     Between full reads, a customer whose ``lastActivityAt`` moved is asked for facts that occurred since
     its previous activity minus the look-back: the facts about that new activity, which is where new
-    facts mostly come from.
+    facts mostly come from. With ``on_activity=False`` facts are read only by the full reads (one request
+    series per customer per ``full_every`` instead of one per customer with new activity per run).
     """
+
+    def plan(cid: str, activity: str | None, entry: dict[str, Any] | None) -> Fetch | None:
+        if entry is None or "activity" not in entry or due(entry.get("full_at"), full_every, now):
+            return Fetch(cid, window.start, activity=activity, full=True)
+        if on_activity and moved(entry["activity"], activity):
+            since = minus(entry["activity"], window.lookback) if entry["activity"] else window.start
+            return Fetch(cid, since, activity=activity)
+        return None
+
+    return _plans(customers, state, window, plan)
+
+
+def _plans(
+    customers: Iterable[dict[str, Any]],
+    state: State | None,
+    window: Window,
+    plan: Callable[[str, str | None, dict[str, Any] | None], Fetch | None],
+) -> list[Fetch]:
+    """``plan(id, lastActivityAt, state entry)`` for each customer; a backfill asks everyone its window."""
     plans = []
     for customer in customers:
         cid, activity = customer["id"], customer.get("lastActivityAt")
-        entry = state.get(cid) if state is not None else None
         if window.backfill:
             plans.append(Fetch(cid, window.start, window.end))
-        elif entry is None or "activity" not in entry or due(entry.get("full_at"), full_every, now):
-            plans.append(Fetch(cid, window.start, activity=activity, full=True))
-        elif moved(entry["activity"], activity):
-            since = minus(entry["activity"], window.lookback) if entry["activity"] else window.start
-            plans.append(Fetch(cid, since, activity=activity))
+        elif (fetch := plan(cid, activity, state.get(cid) if state is not None else None)) is not None:
+            plans.append(fetch)
     return plans
 
 

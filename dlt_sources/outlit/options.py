@@ -5,13 +5,13 @@ Every bad setting fails here, before any request, with a message naming the sett
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from outlit_core.client import OutlitClient
 from outlit_core.client.config import ClientConfig
+from outlit_core.parsing import parse_name_list
 
 from .credentials import resolve_outlit_settings
 from .cursors import Window
@@ -33,6 +33,8 @@ def make_run(
     requests_per_second: float | None,
     skip_unchanged_customers: bool,
     timeline_recheck_hours: float,
+    bulk_timeline: bool,
+    facts_on_activity: bool,
     timeout: float,
     max_retries: int | None,
     allow_insecure_http: bool,
@@ -98,30 +100,27 @@ def make_run(
         skip_unchanged_customers=skip_unchanged_customers,
         timeline_recheck=timeline_recheck,
         facts_full_refresh=facts_full_refresh,
+        bulk_timeline=_flag(bulk_timeline, "bulk_timeline"),
+        facts_on_activity=_flag(facts_on_activity, "facts_on_activity"),
         arrow=arrow,
     )
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _customer_filter(customers: Sequence[str] | str | None) -> frozenset[str] | None:
     if customers is None:
         return None
-    if isinstance(customers, str):
-        text = customers.strip()
-        if text.startswith("["):  # a JSON list given through an environment variable
-            try:
-                customers = json.loads(text)
-            except ValueError:
-                raise ValueError(
-                    f"customers looks like a JSON list but does not parse: {text!r}; "
-                    'write it as ["acme.com", "globex.com"] or as acme.com, globex.com'
-                ) from None
-        else:
-            customers = [part for part in (p.strip() for p in text.split(",")) if part]
-    values = list(customers)
-    bad = [value for value in values if not isinstance(value, str) or not value.strip()]
-    if bad or not values:
+    # a list, a JSON list from an environment variable, or "acme.com, globex.com": the one parser
+    values = parse_name_list(
+        list(customers) if isinstance(customers, set | frozenset) else customers, field="customers"
+    )
+    if not values:
         raise ValueError(
-            "customers must be a non-empty list of customer ids or domains (e.g. ['acme.com']), "
-            f"got {customers!r}"
+            "customers must name at least one customer id or domain (e.g. ['acme.com']); omit it for all"
         )
-    return frozenset(value.strip() for value in values)
+    return frozenset(values)

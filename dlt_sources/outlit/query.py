@@ -91,7 +91,7 @@ def outlit_query_resource(
         lower = cursor.last_value if cursor is not None else None
         upper = cursor.end_value if cursor is not None else None
         text = substitute(body, lower, upper)
-        pager = _Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
+        pager = Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
         with shared.lease() as outlit:
             for page in pager.pages(outlit, lower, upper):
                 yield to_table(page, {})
@@ -215,7 +215,8 @@ def sql_literal(value: Any) -> str:
     elif isinstance(value, str) and _ISO_TIMESTAMP.match(value):
         # 'T' and a zone suffix are not accepted as a timestamp literal by every engine; the space form is
         value = _timestamp_text(datetime.fromisoformat(value))
-    return "'" + str(value).replace("'", "''") + "'"
+    # ClickHouse reads a backslash in a string literal as an escape: doubled, no value can end the literal
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _timestamp_text(value: datetime) -> str:
@@ -224,7 +225,7 @@ def _timestamp_text(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
-class _Pager:
+class Pager:
     """Builds and runs the page queries for one resource run."""
 
     def __init__(self, body: str, keys: list[str], cursor_column: str | None, page_size: int) -> None:

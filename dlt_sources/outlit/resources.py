@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import dlt
 from dlt.common import logger
@@ -20,7 +20,8 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from outlit_core.client import OutlitClient
 from outlit_core.client.exceptions import OutlitNotFoundError
 
-from .arrow import column_values, latest_timestamp, to_table
+from .activity import ActivityChunk, activity_pages, chunk_plans
+from .arrow import PageBatch, column_values, latest_timestamp, to_table
 from .concurrency import Done, Failed, Page, fan_out
 from .cursors import (
     Fetch,
@@ -43,6 +44,7 @@ from .helpers import (
     shape_customer,
 )
 from .settings import (
+    BATCH_ROWS,
     CUSTOMERS_COLUMNS,
     FACTS_COLUMNS,
     INTEGRATION_SYNCS_COLUMNS,
@@ -56,6 +58,9 @@ from .settings import (
     WORKSPACE_USERS_COLUMNS,
 )
 from .timestamps import format_timestamp, latest
+
+# one planned request series: one customer's (Fetch) or many customers' at once (ActivityChunk)
+P = TypeVar("P", bound=Fetch | ActivityChunk)
 
 RESOURCE_NAMES = (
     "customers",
@@ -80,6 +85,8 @@ class Run:
     skip_unchanged_customers: bool
     timeline_recheck: timedelta
     facts_full_refresh: timedelta
+    bulk_timeline: bool = False
+    facts_on_activity: bool = True
     arrow: bool | None = None  # None: decided per run from the pipeline's destination
     _arrow_for_run: bool | None = field(default=None, repr=False)
 
@@ -120,18 +127,21 @@ def arrow_suits_destination() -> bool:
 
 def _drive(
     run: Run,
-    plans: Iterable[Fetch],
-    fetch: Callable[[OutlitClient, Fetch], Iterator[Any]],
+    plans: Iterable[P],
+    fetch: Callable[[OutlitClient, P], Iterator[Any]],
     *,
     spec: CustomerTool | None = None,
-    on_done: Callable[[Fetch, str | None], None] | None = None,
+    on_done: Callable[[P, str | None], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Iterator[Any]:
     """Fetch every plan on the run's workers; yield pages; report each completed plan with its cursor.
 
     The cursor is the latest ``spec.cursor`` value among the rows received for that plan. A customer
     deleted since the listing (404) is skipped with a warning and reported nowhere, so it keeps no state.
+    Pages are handed to dlt joined into items of about ``batch_rows`` rows (0: each page as it comes).
     """
-    cursors: dict[Fetch, str | None] = {}
+    cursors: dict[P, str | None] = {}
+    batch = PageBatch(batch_rows)
     run.use_arrow()  # decided here, in dlt's thread, where the running pipeline is known (not in workers)
     with run.shared.lease() as outlit:
         messages = fan_out(
@@ -144,14 +154,19 @@ def _drive(
                 elif isinstance(message, Page):
                     if spec is not None:
                         cursors[message.task] = latest(cursors.get(message.task), _latest(message.rows, spec))
-                    yield message.rows
+                    if (full := batch.add(message.rows)) is not None:
+                        yield full
                 elif isinstance(message, Failed):
                     if isinstance(message.error, OutlitNotFoundError) and spec is not None:
                         logger.warning(f"Outlit: customer {message.task.customer_id} disappeared; skipped")
                         continue
                     raise message.error
                 elif isinstance(message, Done) and on_done is not None:
+                    # dlt commits this state only with the whole extract, so pages still in the batch
+                    # are never lost behind a cursor that moved
                     on_done(message.task, cursors.pop(message.task, None))
+            if (rest := batch.take()) is not None:
+                yield rest
         finally:
             messages.close()
 
@@ -183,7 +198,9 @@ def _listing(
             if rows:
                 yield run.page(rows, columns)
 
-    return _drive(run, [Fetch(tool, None)], fetch)
+    # customers pages feed the per-customer transformers: handed over one by one, so those start early
+    batch_rows = 0 if tool == TOOL_LIST_CUSTOMERS else BATCH_ROWS
+    return _drive(run, [Fetch(tool, None)], fetch, batch_rows=batch_rows)
 
 
 def _state(run: Run, resource: str, key: str) -> dict[str, Any] | None:
@@ -204,13 +221,27 @@ def _customers_of(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-@dlt.resource(
-    name="customers",
-    primary_key="id",
-    write_disposition="merge",
-    columns=CUSTOMERS_COLUMNS,
-    parallelized=True,
-)
+def _table(
+    name: str,
+    columns: TTableSchemaColumns,
+    *,
+    primary_key: str | tuple[str, ...] = "id",
+    write_disposition: Literal["merge", "replace"] = "merge",
+    transformer: bool = False,
+) -> Any:
+    """One of the source's tables; a transformer is fed another resource's pages. Every request of every
+    table runs on the fan-out's workers, so dlt may run the generators side by side (``parallelized``)."""
+    make: Any = dlt.transformer if transformer else dlt.resource
+    return make(
+        name=name,
+        primary_key=primary_key,
+        write_disposition=write_disposition,
+        columns=columns,
+        parallelized=True,
+    )
+
+
+@_table("customers", CUSTOMERS_COLUMNS)
 def customers(run: Run) -> Iterator[Any]:
     wanted = run.wanted
     unmatched = set(wanted or ())
@@ -228,9 +259,7 @@ def customers(run: Run) -> Iterator[Any]:
         logger.warning(f"Outlit: customers {sorted(unmatched)} from the `customers` setting were not found")
 
 
-@dlt.resource(
-    name="users", primary_key="id", write_disposition="merge", columns=USERS_COLUMNS, parallelized=True
-)
+@_table("users", USERS_COLUMNS)
 def users(run: Run) -> Iterator[Any]:
     wanted = run.wanted
 
@@ -243,13 +272,7 @@ def users(run: Run) -> Iterator[Any]:
     yield from _listing(run, TOOL_LIST_USERS, order, shape, USERS_COLUMNS)
 
 
-@dlt.resource(
-    name="workspace_users",
-    primary_key="id",
-    write_disposition="merge",
-    columns=WORKSPACE_USERS_COLUMNS,
-    parallelized=True,
-)
+@_table("workspace_users", WORKSPACE_USERS_COLUMNS)
 def workspace_users(run: Run) -> Iterator[Any]:
     order = {"orderBy": "email", "orderDirection": "asc"}
     yield from _listing(run, TOOL_LIST_WORKSPACE_USERS, order, lambda rows: rows, WORKSPACE_USERS_COLUMNS)
@@ -265,9 +288,7 @@ def _per_customer(run: Run, spec: CustomerTool, columns: TTableSchemaColumns) ->
     return fetch
 
 
-@dlt.transformer(
-    name="timeline", primary_key="id", write_disposition="merge", columns=TIMELINE_COLUMNS, parallelized=True
-)
+@_table("timeline", TIMELINE_COLUMNS, transformer=True)
 def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
     state = _state(run, "timeline", "customers")
     now = datetime.now(UTC)
@@ -280,20 +301,46 @@ def timeline(customer_page: Any, run: Run) -> Iterator[Any]:
         now=now,
     )
 
-    def done(plan: Fetch, cursor: str | None) -> None:
-        if state is not None:
+    per_customer = _per_customer(run, TIMELINE, TIMELINE_COLUMNS)
+    tasks: list[Fetch | ActivityChunk] = list(plans)
+    if run.bulk_timeline and state is not None:
+        # customers with a cursor are read from the activity view, new ones (whole histories) one by one
+        tasks = [p for p in plans if p.customer_id not in state]
+        tasks += chunk_plans([p for p in plans if p.customer_id in state])
+    # a customer's cursor from its rows in a chunk; each chunk is written by the one worker reading it
+    chunk_cursors: dict[str, str | None] = {}
+
+    def fetch(outlit: OutlitClient, plan: Fetch | ActivityChunk) -> Iterator[Any]:
+        if not isinstance(plan, ActivityChunk):
+            yield from per_customer(outlit, plan)
+            return
+        for rows in activity_pages(run.shared, outlit, plan):
+            for row in rows:
+                cid = row["customer_id"]
+                chunk_cursors[cid] = latest(chunk_cursors.get(cid), row["occurredAt"])
+            if rows:
+                yield run.page(rows, TIMELINE_COLUMNS)
+
+    def done(plan: Fetch | ActivityChunk, cursor: str | None) -> None:
+        if state is None:
+            return
+        if isinstance(plan, ActivityChunk):
+            for member in plan.members:
+                remember_timeline(state, member, chunk_cursors.get(member.customer_id), now)
+        else:
             remember_timeline(state, plan, cursor, now)
 
-    yield from _drive(run, plans, _per_customer(run, TIMELINE, TIMELINE_COLUMNS), spec=TIMELINE, on_done=done)
+    yield from _drive(run, tasks, fetch, spec=TIMELINE, on_done=done)
 
 
-@dlt.transformer(
-    name="facts", primary_key="id", write_disposition="merge", columns=FACTS_COLUMNS, parallelized=True
-)
+@_table("facts", FACTS_COLUMNS, transformer=True)
 def facts(customer_page: Any, run: Run) -> Iterator[Any]:
     state = _state(run, "facts", "customers")
     now = datetime.now(UTC)
-    plans = plan_facts(_customers_of(customer_page), state, run.window, run.facts_full_refresh, now)
+    customers, window = _customers_of(customer_page), run.window
+    plans = plan_facts(
+        customers, state, window, run.facts_full_refresh, now, on_activity=run.facts_on_activity
+    )
 
     def done(plan: Fetch, _cursor: str | None) -> None:
         if state is not None:
@@ -302,13 +349,7 @@ def facts(customer_page: Any, run: Run) -> Iterator[Any]:
     yield from _drive(run, plans, _per_customer(run, FACTS, FACTS_COLUMNS), spec=FACTS, on_done=done)
 
 
-@dlt.resource(
-    name="sources",
-    primary_key=("source_type", "source_id"),
-    write_disposition="merge",
-    columns=SOURCES_COLUMNS,
-    parallelized=True,
-)
+@_table("sources", SOURCES_COLUMNS, primary_key=("source_type", "source_id"))
 def sources(run: Run) -> Iterator[Any]:
     # Without a customer filter one listing covers every customer (and records tied to none).
     state = _state(run, "sources", "scopes")
@@ -322,13 +363,7 @@ def sources(run: Run) -> Iterator[Any]:
     yield from _drive(run, plans, _per_customer(run, SOURCES, SOURCES_COLUMNS), spec=SOURCES, on_done=done)
 
 
-@dlt.resource(
-    name="integrations",
-    primary_key="id",
-    write_disposition="replace",
-    columns=INTEGRATIONS_COLUMNS,
-    parallelized=True,
-)
+@_table("integrations", INTEGRATIONS_COLUMNS, write_disposition="replace")
 def integrations(run: Run) -> Iterator[Any]:
     def fetch(outlit: OutlitClient, _plan: Fetch) -> Iterator[Any]:
         rows = run.shared.call(outlit.list_integrations)
@@ -338,12 +373,12 @@ def integrations(run: Run) -> Iterator[Any]:
     yield from _drive(run, [Fetch("integrations", None)], fetch)
 
 
-@dlt.transformer(
-    name="integration_syncs",
+@_table(
+    "integration_syncs",
+    INTEGRATION_SYNCS_COLUMNS,
     primary_key=("provider", "model"),
     write_disposition="replace",
-    columns=INTEGRATION_SYNCS_COLUMNS,
-    parallelized=True,
+    transformer=True,
 )
 def integration_syncs(integration_page: Any, run: Run) -> Iterator[Any]:
     ids = column_values(integration_page, "id")

@@ -107,6 +107,8 @@ def _allowed() -> tuple[frozenset[type[exp.Expr]], frozenset[str]]:
             names.add(str(node.name).lower())
         elif isinstance(node, exp.Func):
             classes.add(type(node))
+    # AND / OR are operators, but some sqlglot versions (30.22, which the lock holds) model them as Func
+    classes.update({exp.And, exp.Or})
     return frozenset(classes), frozenset(names)
 
 

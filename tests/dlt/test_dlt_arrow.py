@@ -12,7 +12,7 @@ import pyarrow as pa
 from dlt_helpers import assert_matches_sandbox, duckdb_pipeline, rows
 
 from dlt_sources.outlit import outlit_source
-from dlt_sources.outlit.arrow import to_table
+from dlt_sources.outlit.arrow import PageBatch, join_pages, to_table
 from dlt_sources.outlit.settings import TIMELINE_COLUMNS
 
 
@@ -89,3 +89,27 @@ def httpx_client(sb: Any) -> Any:
     from outlit_core.client import OutlitClient
 
     return OutlitClient(sb.api_key, base_url=sb.base_url)
+
+
+def test_pages_are_handed_to_dlt_in_batches_that_keep_every_row_and_column() -> None:
+    first = to_table(
+        [{"id": "a", "occurredAt": "2026-01-01T00:00:00.000Z", "customer_id": "c"}], TIMELINE_COLUMNS
+    )
+    second = to_table(
+        [{"id": "b", "customer_id": "c", "extra": "x"}, {"id": "c", "customer_id": "c"}], TIMELINE_COLUMNS
+    )
+    batch = PageBatch(3)
+    assert batch.add(first) is None  # 1 row: not full yet
+    joined = batch.add(second)
+    assert joined.num_rows == 3 and joined.column("id").to_pylist() == ["a", "b", "c"]
+    assert joined.column("extra").to_pylist() == [None, "x", None]  # a column one page lacks is NULL there
+    assert joined.schema.field("occurred_at").type == pa.timestamp("us", tz="UTC")
+    assert batch.take() is None
+    # rows=0 hands every page over as it comes; row lists are joined as lists
+    assert PageBatch(0).add([{"id": "a"}]) == [{"id": "a"}]
+    assert join_pages([[{"id": "a"}], [{"id": "b"}]]) == [{"id": "a"}, {"id": "b"}]
+
+
+def test_pages_whose_types_cannot_be_unified_stay_separate_tables() -> None:
+    number, text = pa.table({"x": [1]}), pa.table({"x": ["one"]})
+    assert join_pages([number, text]) == [number, text]  # dlt takes a list of tables as one item

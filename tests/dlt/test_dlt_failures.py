@@ -23,7 +23,8 @@ def _closed_port() -> int:
         return s.getsockname()[1]  # nothing listens once the socket is closed
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _bounded(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The command in a child process of its own, cut off after BOUND_SECONDS (a hang fails the test)."""
     env = dict(os.environ)
     env.update(
         PROVIDERS__ENABLE_AIRFLOW_SECRETS="false",
@@ -31,12 +32,14 @@ def _env(tmp_path: Path) -> dict[str, str]:
         RUNTIME__LOG_LEVEL="CRITICAL",
         OUTLIT_MAX_RETRIES="1",
     )
-    return env
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=BOUND_SECONDS, env=env, cwd=tmp_path
+    )
 
 
 def test_extract_cli_against_a_closed_port_exits_with_one_line_naming_the_host(tmp_path: Path) -> None:
     port = _closed_port()
-    result = subprocess.run(
+    result = _bounded(
         [
             sys.executable,
             "-m",
@@ -51,11 +54,7 @@ def test_extract_cli_against_a_closed_port_exits_with_one_line_naming_the_host(t
             "--pipelines-dir",
             str(tmp_path / "pipelines"),
         ],
-        capture_output=True,
-        text=True,
-        timeout=BOUND_SECONDS,
-        env=_env(tmp_path),
-        cwd=tmp_path,
+        tmp_path,
     )
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -105,14 +104,7 @@ def test_pipeline_run_that_fails_mid_fan_out_raises_the_real_error_and_exits(
             """
         )
     )
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=BOUND_SECONDS,
-        env=_env(tmp_path),
-        cwd=tmp_path,
-    )
+    result = _bounded([sys.executable, str(script)], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "raised:" in result.stdout and "timeline store down" in result.stdout, result.stdout
     assert "generator already executing" not in result.stdout + result.stderr
