@@ -12,17 +12,16 @@ from outlit_cli.commands.connection import EXIT_OK, add_command
 from outlit_cli.output import CliError, emit
 
 
+def add_warehouse_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--from``: the warehouse a reverse-load command reads (reverse-load, sync-status, sync-reset)."""
+    parser.add_argument("--from", dest="source", required=True, metavar="URL_OR_FILE", help=help_text)
+
+
 def _warehouse_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "sync", help="sync name: '<table>:<event_type>' for a table sync, else the mapping's 'name'"
     )
-    parser.add_argument(
-        "--from",
-        dest="source",
-        required=True,
-        metavar="URL_OR_FILE",
-        help="the warehouse the sync reads from: SQLAlchemy URL or DuckDB file path",
-    )
+    add_warehouse_arg(parser, "the warehouse the sync reads from: SQLAlchemy URL or DuckDB file path")
     parser.add_argument(
         "--schema", help="schema of the _outlit_* bookkeeping tables (default: the connection's)"
     )

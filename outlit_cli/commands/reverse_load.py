@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_command, client_from_args
+from outlit_cli.commands.ledger import add_warehouse_arg
 from outlit_cli.output import CliError, classify, emit, progress, report_error
 
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "duplicate_keys", "retries")
@@ -26,12 +27,8 @@ def register(subparsers: Any) -> None:
             "_outlit_sync_ledger in the same warehouse, so reruns never resend what was delivered."
         ),
     )
-    parser.add_argument(
-        "--from",
-        dest="source",
-        required=True,
-        metavar="URL_OR_FILE",
-        help="SQLAlchemy URL (postgresql://..., snowflake://..., sqlite:///f.db) or a DuckDB file path",
+    add_warehouse_arg(
+        parser, "SQLAlchemy URL (postgresql://..., snowflake://..., sqlite:///f.db) or a DuckDB file path"
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--table", help="table to read, optionally schema-qualified")

@@ -94,13 +94,22 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _SortedPage(_Input):
+    """The paging and sort direction of the three sorted list tools (customers, users, workspace users);
+    each adds its own filters and ``orderBy`` values."""
+
+    limit: Limit1000 | None = None
+    cursor: Cursor | None = None
+    orderDirection: Direction | None = None
+
+
 def _after_not_past_before(model: Any) -> Any:
     """The ``after``/``before`` window of the tools that have one: after must not be later than before."""
     _check_order(model.after, model.before, "after", "before")
     return model
 
 
-class ListCustomersInput(_Input):
+class ListCustomersInput(_SortedPage):
     activatedSince: DateTime | None = None
     billingStatus: Literal["NONE", "TRIALING", "PAYING", "PAST_DUE", "CHURNED"] | None = None
     hasActivityInLast: Window | None = None
@@ -112,10 +121,7 @@ class ListCustomersInput(_Input):
     ownerId: Str500 | None = None
     ownerEmail: Str500 | None = None
     hasOwner: StrictBool | None = None
-    limit: Limit1000 | None = None
-    cursor: Cursor | None = None
     orderBy: Literal["last_activity_at", "first_seen_at", "name", "mrr_cents"] | None = None
-    orderDirection: Direction | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> ListCustomersInput:
@@ -124,28 +130,22 @@ class ListCustomersInput(_Input):
         return self
 
 
-class ListUsersInput(_Input):
+class ListUsersInput(_SortedPage):
     journeyStage: Literal["DISCOVERED", "SIGNED_UP", "ACTIVATED", "ENGAGED", "INACTIVE"] | None = None
     customerId: Str500 | None = None
     traitFilters: dict[TraitKey, TraitValue] | None = None
     hasActivityInLast: RelativeWindow | None = None
     noActivityInLast: RelativeWindow | None = None
     search: Str500 | None = None
-    limit: Limit1000 | None = None
-    cursor: Cursor | None = None
     orderBy: Literal["last_activity_at", "first_seen_at", "email"] | None = None
-    orderDirection: Direction | None = None
 
 
-class ListWorkspaceUsersInput(_Input):
+class ListWorkspaceUsersInput(_SortedPage):
     search: Str500 | None = None
     role: Annotated[str, Field(strict=True, max_length=100)] | None = None
     managerEmail: Str500 | None = None
     hasOwnedCustomers: StrictBool | None = None
-    limit: Limit1000 | None = None
-    cursor: Cursor | None = None
     orderBy: Literal["name", "email", "owned_customer_count"] | None = None
-    orderDirection: Direction | None = None
 
 
 class GetCustomerInput(_Input):
