@@ -41,3 +41,15 @@ def command_error(code: str, message: str, *, retryable: bool = False, correlati
         "commandVersion": 1,
         "error": {"code": code, "message": message, "correlationId": correlation, "retryable": retryable},
     }
+
+
+def ev(i: int = 0, **extra: object) -> dict:
+    """A valid custom ingest event, numbered ``i``; ``extra`` adds or overrides fields."""
+    return {
+        "type": "custom",
+        "url": "server://x",
+        "path": "/",
+        "eventName": f"e{i}",
+        "userId": f"u{i}",
+        **extra,
+    }
