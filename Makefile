@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 comma := ,
-EXTRAS ?= airflow,dlt,pandas,postgres,sandbox,cli,dev
+EXTRAS ?= airflow,dlt,pandas,postgres,sandbox,cli,dashboard,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 .PHONY: venv demo test lint fmt bench lock clean
 
