@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ Rows = list[dict[str, Any]]
 T = TypeVar("T")
 
 
+def _close_all(clients: list[OutlitClient]) -> None:
+    for client in clients:
+        client.close()
+
+
 class SharedClient:
     """One client, one in-flight bound and one stop flag for every resource of a source run.
 
     Resources run side by side in dlt's threads, so the client is opened by the first resource that needs
-    it and closed when the last one lets go. A client passed in by the caller is never closed here. The
+    it and closed when the source is released. A client passed in by the caller is never closed here. The
     rate is the client's business: its platform limiter (``platform_rps``, and the cooldown after a 429)
     covers every thread that uses it. ``stop`` is set when any resource of the run fails: every other
     resource's workers then stop before their next request instead of finishing a run that has failed.
@@ -43,6 +49,12 @@ class SharedClient:
         self._factory = factory
         self._client = client
         self._owned = client is None
+        # An owned client lives as long as this object (the source's run), not as long as one lease: dlt
+        # may finish one resource before the next leases, and a client per resource would split the one
+        # platform limiter that paces the run. It is closed when the source is released.
+        self._holder: list[OutlitClient] = []
+        if self._owned:
+            weakref.finalize(self, _close_all, self._holder)
         self._users = 0
         self._lock = threading.Lock()
         # Resources and their worker pools run side by side; this bounds the requests they have open.
@@ -58,6 +70,7 @@ class SharedClient:
             if self._client is None:
                 assert self._factory is not None
                 self._client = self._factory()
+                self._holder.append(self._client)
             self._users += 1
             client = self._client
         try:
@@ -72,9 +85,6 @@ class SharedClient:
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0 and self._owned and self._client is not None:
-                    self._client.close()
-                    self._client = None
 
     def call(self, request: Callable[[], T]) -> T:
         """One request, counted against ``max_in_flight`` (the client paces it); refused once stopped."""
