@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-# importlib import mode puts no test folder on sys.path: the shims live here, the dlt helpers in tests/dlt
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "dlt"))
 
 
 @pytest.fixture(scope="session")
