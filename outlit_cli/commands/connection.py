@@ -58,6 +58,11 @@ def add_command(
     return parser
 
 
+def add_warehouse_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--from``: the warehouse a reverse-load command reads (reverse-load, sync-status, sync-reset)."""
+    parser.add_argument("--from", dest="source", required=True, metavar="URL_OR_FILE", help=help_text)
+
+
 def add_connection_args(parser: argparse.ArgumentParser, *, public_key: bool = False) -> None:
     add_common_args(parser)
     group = parser.add_argument_group("Outlit connection (default: OUTLIT_* environment variables)")

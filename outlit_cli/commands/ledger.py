@@ -8,13 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from outlit_cli.commands.connection import EXIT_OK, add_command
+from outlit_cli.commands.connection import EXIT_OK, add_command, add_warehouse_arg
 from outlit_cli.output import CliError, emit
-
-
-def add_warehouse_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """``--from``: the warehouse a reverse-load command reads (reverse-load, sync-status, sync-reset)."""
-    parser.add_argument("--from", dest="source", required=True, metavar="URL_OR_FILE", help=help_text)
 
 
 def _warehouse_args(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,13 @@ import json
 import sys
 from typing import Any
 
-from outlit_cli.commands.connection import EXIT_OK, EXIT_RUN_FAILED, add_command, client_from_args
-from outlit_cli.commands.ledger import add_warehouse_arg
+from outlit_cli.commands.connection import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    add_command,
+    add_warehouse_arg,
+    client_from_args,
+)
 from outlit_cli.output import CliError, classify, emit, progress, report_error
 
 SUMMARY_KEYS = ("read", "sent", "unchanged", "rejected", "duplicate_keys", "retries")
