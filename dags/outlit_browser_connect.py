@@ -8,8 +8,7 @@ step is run and the integration list is exported.
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG
 
 from outlit_provider.operators.integrations import (
@@ -20,10 +19,9 @@ from outlit_provider.operators.integrations import (
 with DAG(
     dag_id="outlit_browser_connect",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
     params={"provider": "hubspot"},
-    tags=["outlit", "example"],
     doc_md=__doc__,
+    **example_dag_args(),
 ) as dag:
     connect = OutlitConnectIntegrationOperator(
         task_id="connect",

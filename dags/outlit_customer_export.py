@@ -10,8 +10,7 @@ Setup: an ``outlit_default`` connection (API key in the password field), e.g.
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG
 
 from outlit_provider.operators.query import OutlitQueryOperator
@@ -23,11 +22,9 @@ EXPORT_DIR = "{{ var.value.get('outlit_export_dir', '/tmp/outlit-exports') }}/{{
 with DAG(
     dag_id="outlit_customer_export",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     params={"top_n": 100},
-    tags=["outlit", "example"],
     doc_md=__doc__,
+    **example_dag_args(),
 ) as dag:
     export_customers = OutlitToolOperator(
         task_id="export_customers",

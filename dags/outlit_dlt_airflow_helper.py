@@ -17,10 +17,10 @@ a ``dlt.pipeline`` object. It also sets ``DLT_DATA_DIR``/``DLT_PROJECT_DIR`` in 
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 import dlt
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
@@ -40,11 +40,9 @@ def outlit_from_connection() -> dlt.sources.DltSource:
 with DAG(
     dag_id="outlit_dlt_airflow_helper",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,  # one dlt state, one run at a time
-    tags=["outlit", "example", "dlt"],
     doc_md=__doc__,
+    # one dlt state, one run at a time
+    **example_dag_args("dlt", max_active_runs=1),
 ) as dag:
     # dlt's defaults: task logger, retry the load step, wipe the working directory afterwards
     tasks = PipelineTasksGroup("outlit_helper", use_data_folder=False, wipe_local_data=True)

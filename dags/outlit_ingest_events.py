@@ -10,8 +10,7 @@ Setup: ``outlit_default`` with the ingest public key in its ``public_key`` extra
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG, task
 
 from outlit_provider.operators.ingest import OutlitIngestEventsOperator
@@ -19,10 +18,8 @@ from outlit_provider.operators.ingest import OutlitIngestEventsOperator
 with DAG(
     dag_id="outlit_ingest_events",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    tags=["outlit", "example"],
     doc_md=__doc__,
+    **example_dag_args(),
 ) as dag:
 
     @task

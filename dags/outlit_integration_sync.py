@@ -10,8 +10,9 @@ Setup: ``outlit_default`` as in the other examples, plus a connection holding th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG
 
 from outlit_provider.operators.integrations import (
@@ -24,10 +25,8 @@ from outlit_provider.sensors.integrations import OutlitIntegrationSyncSensor
 with DAG(
     dag_id="outlit_integration_sync",
     schedule="@hourly",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    tags=["outlit", "example"],
     doc_md=__doc__,
+    **example_dag_args(),
 ) as dag:
     connect_stripe = OutlitConnectIntegrationOperator(
         task_id="connect_stripe",

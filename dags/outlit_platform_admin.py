@@ -7,8 +7,7 @@ enable of the agent the create step returned (its id flows through XCom). Pairs 
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG
 
 from outlit_provider.operators.platform import OutlitPlatformActionOperator
@@ -16,9 +15,8 @@ from outlit_provider.operators.platform import OutlitPlatformActionOperator
 with DAG(
     dag_id="outlit_platform_admin",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
-    tags=["outlit", "example"],
     doc_md=__doc__,
+    **example_dag_args(),
 ) as dag:
     templates = OutlitPlatformActionOperator(
         task_id="list_agent_templates", resource="agent-templates", action="list"

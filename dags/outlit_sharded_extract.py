@@ -22,9 +22,9 @@ Nothing here calls an API or looks a connection up when the file is parsed; dlt 
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
 from typing import Any
 
+from _outlit_examples import example_dag_args
 from airflow.sdk import DAG, task
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
@@ -102,11 +102,9 @@ def extract_one_shard(shard: dict[str, Any]) -> dict[str, int]:
 with DAG(
     dag_id="outlit_sharded_extract",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,  # each shard's dlt state expects one run at a time
-    tags=["outlit", "example", "dlt", "sharding"],
     doc_md=__doc__,
+    # each shard's dlt state expects one run at a time
+    **example_dag_args("dlt", "sharding", max_active_runs=1),
 ) as dag:
 
     @task

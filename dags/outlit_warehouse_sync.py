@@ -19,8 +19,7 @@ share one ledger and no score is sent twice.
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from _outlit_examples import example_dag_args
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import DAG, task
 
@@ -90,11 +89,9 @@ def score_and_send() -> tuple[SQLExecuteQueryOperator, SqlToOutlitOperator]:
 with DAG(
     dag_id="outlit_warehouse_sync",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,  # the dlt pipeline and the ledger expect one run at a time
-    tags=["outlit", "example", "dlt", "reverse-load"],
     doc_md=__doc__,
+    # one run at a time: the dlt pipeline and the ledger expect it
+    **example_dag_args("dlt", "reverse-load", max_active_runs=1),
 ) as dag:
     # outlets: each task declares the Assets it writes, so other DAGs can run when they change
     # (see outlit_reverse_load_on_extract) and lineage tools see the flow.
@@ -123,9 +120,7 @@ with DAG(
 with DAG(
     dag_id="outlit_reverse_load_on_extract",
     schedule=[EXTRACTED_TABLES[0]],  # the customers table the extract writes
-    start_date=datetime(2026, 1, 1),
-    max_active_runs=1,
-    tags=["outlit", "example", "assets", "reverse-load"],
     doc_md="Scores accounts and sends them to Outlit whenever the extract has landed (an Asset schedule).",
+    **example_dag_args("assets", "reverse-load", max_active_runs=1),
 ) as dag:
     score_and_send()
