@@ -4,7 +4,6 @@ every tool's output with the published output schemas.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -28,6 +27,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from tests.conftest import spec_path  # noqa: E402
+from tests.sandbox.conformance_spec import conformance_spec, errata, official_contracts_path  # noqa: E402
 
 pytestmark = pytest.mark.spec
 EXAMPLES = 16  # per operation (negative mode: half); 38 operations keep the run to seconds
@@ -59,25 +59,8 @@ def conformance_sandbox(openapi_spec: dict[str, Any]) -> Iterator[Any]:
         yield sb
 
 
-def _errata(openapi_spec: dict[str, Any]) -> dict[str, Any]:
-    """openapi.json with its two known errata read as Outlit means them (nothing else is changed)."""
-    spec = copy.deepcopy(openapi_spec)
-    # The tool gateway answers 404 for an unknown customer, fact or source. This revision of openapi.json
-    # lists no 404 for /api/tools/call; the later revision (openapi-tool-contracts.json) does, so the
-    # answer is taken from there instead of being squeezed into one of the other status codes.
-    spec["paths"]["/api/tools/call"]["post"]["responses"]["404"] = {
-        "description": "Requested resource not found (documented in the tool-contracts revision).",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
-    }
-    # A single-provider answer {"provider": {...}} matches both branches of this oneOf (the envelope, and a
-    # map whose one key happens to be "provider"), so no server could satisfy it; anyOf is what it means.
-    capabilities = spec["components"]["schemas"]["IntegrationCapabilitiesResponse"]
-    capabilities["anyOf"] = capabilities.pop("oneOf")
-    return spec
-
-
 def _api_schema(base_url: str, openapi_spec: dict[str, Any]) -> Any:
-    schema = schemathesis.openapi.from_dict(_errata(openapi_spec))
+    schema = schemathesis.openapi.from_dict(errata(openapi_spec))
     schema.config.update(base_url=base_url)
     return schema
 
@@ -93,7 +76,12 @@ def test_schemathesis_cli_finds_no_failure(
     (ST201 schema-violating request accepted, ST202 schema-valid request rejected included), 0 failures."""
     sb = conformance_sandbox
     spec_file = tmp_path / "openapi.json"
-    spec_file.write_text(json.dumps(_errata(openapi_spec)))
+    # the errata plus the tool contracts ToolCallRequest.input points to (tests/sandbox/conformance_spec.py)
+    openapi_path = spec_path("OUTLIT_OPENAPI_SPEC")
+    spec = conformance_spec(
+        openapi_spec, _load("OUTLIT_TOOL_CONTRACTS"), official_contracts_path(openapi_path).read_text()
+    )
+    spec_file.write_text(json.dumps(spec))
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(ST_CONFIG), "run", str(spec_file),
         "--url", sb.base_url, "--header", f"Authorization: Bearer {sb.api_key}",
