@@ -47,12 +47,13 @@ def field_error(path: list[Any], message: str) -> ApiError:
     return invalid_input([{"path": path, "message": message}])
 
 
-def not_found(what: str, key: str, field: str) -> ApiError:
+def not_found(what: str, key: str, field: str | list[Any]) -> ApiError:
+    path = field if isinstance(field, list) else [field]
     return ApiError(
         404,
         f"{what} not found: {key!r}",
         code="NOT_FOUND",
-        details=[{"path": [field], "message": f"No {what.lower()} matches {key!r}"}],
+        details=[{"path": path, "message": f"No {what.lower()} matches {key!r}"}],
     )
 
 

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import field_error
+from .errors import field_error, not_found
 from .timeutil import iso
 from .tools import (
     get_customer,
@@ -39,16 +39,15 @@ def schema(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_notification(state: SandboxState, args: dict[str, Any]) -> dict[str, Any]:
-    if "payload" not in args and "message" not in args and "markdown" not in args:
-        raise field_error(["payload"], "Provide a payload, message or markdown body to send")
+    # the contract requires only a title: a notification may be nothing more
     if "payload" in args and len(json.dumps(args["payload"], ensure_ascii=False)) > 100_000:
         raise field_error(["payload"], "Payload serialized size must be 100,000 characters or fewer")
     destinations = ["slack"]  # the organization's default notifier when destinationIds is omitted
     if "destinationIds" in args:
         known = {i for i, d in state.platform.destinations.items() if d["archivedAt"] is None}
         for i, did in enumerate(args["destinationIds"]):
-            if did not in known:
-                raise field_error(["destinationIds", i], f"No notification destination with id {did!r}")
+            if did not in known:  # a reference to nothing: not found, like an unknown customer
+                raise not_found("Notification destination", did, ["destinationIds", i])
         destinations = list(args["destinationIds"])
     notification_id = f"ntf_{secrets.token_hex(8)}"
     state.notifications.append({"id": notification_id, "sentAt": iso(state.dataset.now), **args})

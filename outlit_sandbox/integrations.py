@@ -164,6 +164,28 @@ def capability(pid: str) -> dict[str, Any]:
     }
 
 
+def _check_config(pid: str, config: dict[str, Any]) -> None:
+    """A direct-credential config holds each required field as a non-empty string (Outlit's CLI refuses a
+    falsy one before sending: setup.ts parseConfigOrExit); a browser-auth provider takes none. Checked
+    before anything else, so an invalid request is refused even for a provider already connected."""
+    spec = PROVIDERS[pid]
+    if not spec["fields"]:
+        raise ApiError(
+            400,
+            f"{spec['name']} connects through a browser session: omit config and open the connectUrl",
+            code="INVALID_REQUEST",
+            details=[{"path": ["config"], "message": "not supported for this provider"}],
+        )
+    missing = [k for k, _ in spec["fields"] if not isinstance(config.get(k), str) or not config[k]]
+    if missing:
+        raise ApiError(
+            400,
+            f"Missing credential field(s) for {pid}: {', '.join(missing)}",
+            code="INVALID_REQUEST",
+            details=[{"path": ["config", k], "message": "Required"} for k in missing],
+        )
+
+
 # A connected integration keeps syncing: its models complete a sync on every whole SYNC_EVERY of the
 # sandbox clock, so "synced after the data interval end" is reached within one sensor poke.
 SYNC_EVERY = timedelta(minutes=1)
@@ -301,7 +323,6 @@ class Integrations:
 
     def connect(self, body: dict[str, Any], base_url: str, now: datetime) -> dict[str, Any]:
         pid = resolve(body.get("provider"))
-        spec = PROVIDERS[pid]
         # openapi.json closes the body to provider and config; Outlit's CLI also sends force (below)
         refuse_unknown_keys(body, {"provider", "config", "force"}, "the body takes provider and config")
         config = body.get("config")
@@ -318,6 +339,8 @@ class Integrations:
                     }
                 ],
             )
+        if config is not None:
+            _check_config(pid, config)
         # Outlit's CLI sends force=true to reconnect an integration that is already connected
         if body.get("force") is True:
             self.connections.pop(pid, None)
@@ -337,23 +360,6 @@ class Integrations:
                 "connectUrl": f"{base_url}/integrations?session={sid}",
                 "alreadyConnected": False,
             }
-        if not spec["fields"]:
-            raise ApiError(
-                400,
-                f"{spec['name']} connects through a browser session: omit config and open the connectUrl",
-                code="INVALID_REQUEST",
-                details=[{"path": ["config"], "message": "not supported for this provider"}],
-            )
-        missing = [
-            k for k, _ in spec["fields"] if not isinstance(config.get(k), str) or not config.get(k).strip()
-        ]
-        if missing:
-            raise ApiError(
-                400,
-                f"Missing credential field(s) for {pid}: {', '.join(missing)}",
-                code="INVALID_REQUEST",
-                details=[{"path": ["config", k], "message": "Required"} for k in missing],
-            )
         conn = self._new_connection(pid, now)
         return {"connected": True, "connectionId": conn.connection_id, "alreadyConnected": False}
 
@@ -402,6 +408,8 @@ class Integrations:
 
     def setup_step(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
         pid = resolve(body.get("provider"))
+        # openapi.json closes IntegrationSetupStepRequest to provider, step and config
+        refuse_unknown_keys(body, {"provider", "step", "config"}, "the body takes provider, step and config")
         step = body.get("step")
         if not isinstance(step, str) or not step:
             raise ApiError(400, "Missing step: pass a post-connect step such as mappings or webhooks")
@@ -415,13 +423,17 @@ class Integrations:
                 code="INVALID_REQUEST",
                 details=[{"path": ["step"], "message": f"Unsupported step {step!r}"}],
             )
-        if pid not in self.connections:
-            raise ApiError(
-                400, f"{pid} is not connected: connect it before running {step!r}", code="INVALID_REQUEST"
-            )
         config = body.get("config")
-        if config is not None and not isinstance(config, dict):
+        if "config" in body and not isinstance(config, dict):  # null included, as for connect
             raise ApiError(400, "config must be an object", code="INVALID_REQUEST")
+        if pid not in self.connections:  # a state, answered as sync-status answers it (integrations.md)
+            return {
+                "provider": pid,
+                "step": token,
+                "status": "not_connected",
+                "message": f"Connect {pid} first (outlit integrations setup {capability(pid)['cliName']}), "
+                f"then run {step!r}",
+            }
         config = config or {}
         if token == "mappings":
             if "mappings" not in config:

@@ -72,6 +72,15 @@ def window(value: str) -> timedelta:
     return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
 
 
+def window_start(now: datetime, value: str) -> datetime:
+    """``now`` minus a window. The contracts' window pattern has no upper bound, so a window reaching
+    before year 1 starts at the earliest time there is (it covers everything)."""
+    try:
+        return now - window(value)
+    except OverflowError:
+        return _EARLIEST
+
+
 def ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import pagination
 from .dataset import Dataset
 from .errors import field_error, not_found
-from .timeutil import iso, parse_iso, window
+from .timeutil import iso, parse_iso, window, window_start
 from .tool_inputs import SOURCE_TYPE_ALIASES
 
 if TYPE_CHECKING:
@@ -163,10 +163,10 @@ def _source_type(value: str) -> str:
 def _by_activity(items: list[dict[str, Any]], args: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
     """``hasActivityInLast`` / ``noActivityInLast`` over customers or users (their ``_lastTs``)."""
     if "hasActivityInLast" in args:
-        cut = now - window(args["hasActivityInLast"])
+        cut = window_start(now, args["hasActivityInLast"])
         items = [r for r in items if r["_lastTs"] and r["_lastTs"] >= cut]
     if "noActivityInLast" in args:
-        cut = now - window(args["noActivityInLast"])
+        cut = window_start(now, args["noActivityInLast"])
         items = [r for r in items if not r["_lastTs"] or r["_lastTs"] < cut]
     return items
 

@@ -23,9 +23,9 @@ from .timeutil import is_iso_with_offset, is_strict_utc, parse_iso
 Issue = dict[str, Any]
 Spec = dict[str, Any]
 
-_EMAIL = re.compile(
-    r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
-)
+# openapi.json says only `format: email`; Outlit's own browser SDK sends any value matching this rule as
+# an identity (outlit-sdk packages/core/src/utils.ts, isValidEmail), so that rule is what is taken
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # RFC 3986 characters only (a control character or a raw non-ASCII letter makes it an IRI, not a URI)
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")

@@ -276,6 +276,8 @@ class OutlitIntegrationSetupStepOperator(_IntegrationOperator):
         with self.hook.get_client() as client:
             self._check_stop(f"preparing setup step {self.step} of {self.provider}; the request was not sent")
             result = client.run_setup_step(self.provider, self.step, config or None)
+        if result.get("status") == "not_connected":  # Outlit answers this state with a 200
+            raise AirflowException(f"{self.provider} is not connected: {result.get('message', '')}")
         self.log.info(
             "Setup step %s for %s returned status %s", self.step, self.provider, result.get("status")
         )

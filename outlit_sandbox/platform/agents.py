@@ -84,12 +84,7 @@ def create(p: Platform, rid: Any, body: Any) -> Any:
         warnings = ["Created in draft mode: nothing was enabled, scheduled or connected to a destination."]
         return "agent.create", {"agent": p._agent_view(agent)}, resources, warnings
     check_body(_AGENT_CUSTOM, body)
-    known = {a["key"] for a in ACTIONS}
-    unknown = [k for k in body.get("actionKeys", []) if k not in known]
-    if unknown:
-        raise CommandError(
-            "validation_failed", f"Unknown actionKeys: {', '.join(unknown)}", {"path": ["actionKeys"]}
-        )
+    _check_action_keys(body)
     base = re.sub(r"[^a-z0-9]+", "_", body["displayName"].lower()).strip("_") or "custom"
     taken = {a["agentKey"] for a in p.agents.values()}
     key = base
@@ -102,9 +97,20 @@ def create(p: Platform, rid: Any, body: Any) -> Any:
     return "agent.create", {"agent": p._agent_view(agent)}, [{"type": "agent", "id": agent["id"]}], []
 
 
+def _check_action_keys(body: dict[str, Any]) -> None:
+    """actionKeys name actions GET /api/agent-actions lists ("actions an agent may reference")."""
+    known = {a["key"] for a in ACTIONS}
+    unknown = [k for k in body.get("actionKeys", []) if k not in known]
+    if unknown:
+        raise CommandError(
+            "validation_failed", f"Unknown actionKeys: {', '.join(unknown)}", {"path": ["actionKeys"]}
+        )
+
+
 def update(p: Platform, rid: str, body: Any) -> Any:
     agent = p._get(p.agents, "agent", rid)
     check_body(_AGENT_UPDATE, body)
+    _check_action_keys(body)
     if not body:
         raise CommandError("validation_failed", "Send at least one of displayName, instructions, actionKeys")
     if "displayName" in body:

@@ -30,9 +30,7 @@ async def call_tool(request: Request) -> Response:
             code="INVALID_TOOL_CALL",
             details=[{"path": ["tool"], "message": "Unknown tool name"}],
         )
-    args = body.get("input", {})
-    if args is None:
-        args = {}
+    args = body.get("input", {})  # omitted means {} (its default); null is not an object
     if not isinstance(args, dict):
         raise invalid_input([{"path": ["input"], "message": "Invalid input: expected object"}])
     state.tools[tool] += 1

@@ -232,6 +232,14 @@ def test_setup_step_with_secret_from_connection(fresh_conn, context, monkeypatch
     assert isinstance(result, dict) and "whsec_abc123" not in json.dumps(result)
 
 
+def test_setup_step_for_a_provider_not_connected_fails_the_task(fresh_conn, context):
+    """Outlit answers a step for a provider that is not connected with 200 and status not_connected
+    (docs/sandbox.md): the task fails saying so instead of succeeding with nothing done."""
+    op = OutlitIntegrationSetupStepOperator(task_id="s", provider="pylon", step="webhooks")
+    with pytest.raises(AirflowException, match="pylon is not connected"):
+        op.execute(context)
+
+
 # -- ingest ------------------------------------------------------------------------------------------------
 
 

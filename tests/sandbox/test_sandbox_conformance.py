@@ -4,7 +4,6 @@ every tool's output with the published output schemas.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -28,6 +27,12 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from tests.conftest import spec_path  # noqa: E402
+from tests.sandbox.conformance_spec import (  # noqa: E402
+    conformance_spec,
+    errata,
+    official_contracts_path,
+    positive_refusals,
+)
 
 pytestmark = pytest.mark.spec
 EXAMPLES = 16  # per operation (negative mode: half); 38 operations keep the run to seconds
@@ -59,25 +64,8 @@ def conformance_sandbox(openapi_spec: dict[str, Any]) -> Iterator[Any]:
         yield sb
 
 
-def _errata(openapi_spec: dict[str, Any]) -> dict[str, Any]:
-    """openapi.json with its two known errata read as Outlit means them (nothing else is changed)."""
-    spec = copy.deepcopy(openapi_spec)
-    # The tool gateway answers 404 for an unknown customer, fact or source. This revision of openapi.json
-    # lists no 404 for /api/tools/call; the later revision (openapi-tool-contracts.json) does, so the
-    # answer is taken from there instead of being squeezed into one of the other status codes.
-    spec["paths"]["/api/tools/call"]["post"]["responses"]["404"] = {
-        "description": "Requested resource not found (documented in the tool-contracts revision).",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
-    }
-    # A single-provider answer {"provider": {...}} matches both branches of this oneOf (the envelope, and a
-    # map whose one key happens to be "provider"), so no server could satisfy it; anyOf is what it means.
-    capabilities = spec["components"]["schemas"]["IntegrationCapabilitiesResponse"]
-    capabilities["anyOf"] = capabilities.pop("oneOf")
-    return spec
-
-
 def _api_schema(base_url: str, openapi_spec: dict[str, Any]) -> Any:
-    schema = schemathesis.openapi.from_dict(_errata(openapi_spec))
+    schema = schemathesis.openapi.from_dict(errata(openapi_spec))
     schema.config.update(base_url=base_url)
     return schema
 
@@ -92,13 +80,19 @@ def test_schemathesis_cli_finds_no_failure(
     """`st run` as docs/sandbox.md gives it: examples, coverage and fuzzing phases, every default check
     (ST201 schema-violating request accepted, ST202 schema-valid request rejected included), 0 failures."""
     sb = conformance_sandbox
-    spec_file = tmp_path / "openapi.json"
-    spec_file.write_text(json.dumps(_errata(openapi_spec)))
+    spec_file, report_file = tmp_path / "openapi.json", tmp_path / "report.ndjson"
+    # the errata plus what the request schemas point to (tests/sandbox/conformance_spec.py)
+    openapi_path = spec_path("OUTLIT_OPENAPI_SPEC")
+    contracts_ts = official_contracts_path(openapi_path).read_text()
+    spec = conformance_spec(
+        openapi_spec, _load("OUTLIT_TOOL_CONTRACTS"), contracts_ts, sb.base_url, sb.api_key
+    )
+    spec_file.write_text(json.dumps(spec))
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(ST_CONFIG), "run", str(spec_file),
         "--url", sb.base_url, "--header", f"Authorization: Bearer {sb.api_key}",
         "--phases", "examples,coverage,fuzzing", "--max-examples", str(ST_EXAMPLES), "--seed", "1",
-        "--continue-on-failure", "--no-color",
+        "--continue-on-failure", "--no-color", "--report", "ndjson", "--report-ndjson-path", str(report_file),
     ]  # fmt: skip
     # test data (schemathesis.toml): a connect session that exists, as the public key is the sandbox's own
     session = httpx.post(
@@ -116,6 +110,13 @@ def test_schemathesis_cli_finds_no_failure(
     for phase in ("Examples", "Coverage", "Fuzzing"):
         assert f"{phase} (in " in report, f"phase {phase} did not run\n{report[-3000:]}"
     assert run.returncode == 0, report[-6000:]
+    # the one allowance (schemathesis.toml): a schema-valid tool call refused only for its sql or cursor
+    refused = positive_refusals(report_file, "POST /api/tools/call")
+    assert refused  # the report was read (the coverage phase always sends some SQL that is no SELECT)
+    other = [
+        (body, answer) for body, answer in refused if answer["details"][0]["path"][0] not in ("sql", "cursor")
+    ]
+    assert not other, other[:5]
 
 
 def test_every_route_conforms_to_openapi(openapi_spec: dict[str, Any], conformance_sandbox: Any) -> None:

@@ -84,11 +84,21 @@ def test_send_notification_takes_the_official_contract(fresh_api: Any) -> None:
         {"markdown": "m", "destinationIds": []},
         {"markdown": "m", "destinationIds": [dest] * 11},
         {"markdown": "m", "destinationIds": ["not-a-uuid"]},
-        {"markdown": "m", "destinationIds": [str(uuid.uuid4())]},  # no such destination
         {"markdown": "m", "destinations": ["slack"]},  # not a field of the contract
         {"payload": "x" * 100_001},
     ):
         fresh_api.tool("outlit_send_notification", {"title": "t", **bad}, status=400)
+
+
+def test_send_notification_needs_only_what_the_contract_requires(fresh_api: Any) -> None:
+    """official/tool-contracts.ts `outlit_send_notification`: `required: ["title"]`, so a title alone is a
+    notification; a destination id that names no destination is a resource not found (the tool gateway's
+    404 of openapi-tool-contracts.json, as for an unknown customer), not invalid input."""
+    out = fresh_api.tool("outlit_send_notification", {"title": "Churn risk"})
+    assert out["success"] is True and out["destinations"] == ["slack"]
+    missing = str(uuid.uuid4())
+    body = fresh_api.tool("outlit_send_notification", {"title": "t", "destinationIds": [missing]}, status=404)
+    assert body["details"][0]["path"] == ["destinationIds", 0] and missing in body["error"]
 
 
 def test_browser_batches_with_session_id_are_accepted(fresh_api: Any) -> None:

@@ -73,6 +73,18 @@ def test_a_bad_event_rejects_the_whole_request(fresh_api: Any) -> None:
     assert fresh_api.ingest({"source": "server", "events": [good]}).status_code == 200
 
 
+def test_emails_are_taken_as_outlits_own_sdk_finds_them(fresh_api: Any) -> None:
+    """openapi.json types `email` as `format: email`, and @outlit/browser identifies visitors by any value
+    matching its own rule (outlit-sdk packages/core/src/utils.ts, isValidEmail:
+    `/^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$/`), so such an address is accepted; one without `@` is not an email."""
+    unusual = {"type": "identify", "email": "jo`e+vip@acme.co", "url": "https://acme.com/", "path": "/"}
+    accepted = fresh_api.ingest({"visitorId": str(uuid.uuid4()), "events": [unusual]})
+    assert accepted.status_code == 200 and accepted.json()["success"] is True, accepted.text
+    plain = {**unusual, "email": "jane.acme.co"}
+    refused = fresh_api.ingest({"visitorId": str(uuid.uuid4()), "events": [plain]})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["path"] == ["events", 0, "email"]
+
+
 def test_an_event_the_schema_allows_but_outlit_cannot_process_is_refused_alone(fresh_api: Any) -> None:
     """ingest.md, Success Response: `errors` is the "Array of processing errors (only present if some events
     failed)" beside `processed`; openapi.json's 200 (IngestEventsSuccess) is `success: true` with room for

@@ -58,10 +58,23 @@ def test_direct_connect_validates_credentials(fresh_api: Any) -> None:
     ).json()
     assert ok == {"connected": True, "connectionId": ok["connectionId"], "alreadyConnected": False}
     again = h.post(
-        "/api/integrations/connect", json={"provider": "posthog", "config": {"apiKey": "x"}}
+        "/api/integrations/connect",
+        json={"provider": "posthog", "config": {"apiKey": "x", "region": "eu", "projectId": "2"}},
     ).json()
     assert again["alreadyConnected"] is True
     assert "phx_1" not in h.get("/api/integrations").text  # credentials are never echoed
+
+
+def test_connect_checks_the_config_before_anything_else(fresh_api: Any) -> None:
+    """A direct-credential config needs each of the provider's requiredFields as a non-empty value, as
+    Outlit's CLI checks before it sends (outlit-sdk packages/cli/src/commands/integrations/setup.ts,
+    parseConfigOrExit: `fields.filter((field) => !config[field.key])`): refused even when the provider is
+    already connected (stripe is), and a value the CLI would send (any non-empty string) is taken."""
+    h = fresh_api.http
+    empty = h.post("/api/integrations/connect", json={"provider": "stripe", "config": {"apiKey": ""}})
+    assert empty.status_code == 400 and empty.json()["details"][0]["path"] == ["config", "apiKey"]
+    spaced = h.post("/api/integrations/connect", json={"provider": "pylon", "config": {"apiToken": " x "}})
+    assert spaced.status_code == 200 and spaced.json()["connected"] is True
 
 
 def test_failing_provider_syncs_fail(fresh_api: Any) -> None:
@@ -126,6 +139,27 @@ def test_setup_steps(fresh_api: Any) -> None:
     assert hooks["status"] == "manual_setup_required" and hooks["webhookUrl"] and hooks["requiredEvents"]
     unsupported = h.post("/api/integrations/setup-step", json={"provider": "slack", "step": "mappings"})
     assert unsupported.status_code == 400 and unsupported.json()["details"][0]["path"] == ["step"]
+    # openapi.json closes IntegrationSetupStepRequest to provider, step and config
+    extra = h.post("/api/integrations/setup-step", json={"provider": "stripe", "step": "webhooks", "x": 1})
+    assert extra.status_code == 400 and extra.json()["details"][0]["path"] == ["x"]
+
+
+def test_setup_step_for_a_provider_not_connected_answers_its_status(fresh_api: Any) -> None:
+    """A valid provider that is not connected is a state, not a bad request: integrations.md answers it with
+    200 and `"status": "not_connected"` on the sync-status route, and Outlit's CLI reads the same status
+    from its setup answers (outlit-sdk packages/cli/src/commands/integrations/setup.ts, SetupResponse
+    `status: "not_connected" | ...`). setup-step's 200 is the "step-specific setup response" with a
+    `status` (integrations.md: `config_required`), so the step answers the same way."""
+    h = fresh_api.http
+    answer = h.post("/api/integrations/setup-step", json={"provider": "pylon", "step": "webhook-setup"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["provider"] == "pylon" and body["step"] == "webhooks" and body["status"] == "not_connected"
+    assert "outlit integrations setup pylon" in body["message"]
+    assert (
+        h.get("/api/integrations/sync-status", params={"provider": "pylon"}).json()["status"]
+        == "not_connected"
+    )
 
 
 # ------------------------------------------------------------------------------------------ platform
@@ -171,6 +205,17 @@ def test_agent_lifecycle(fresh_api: Any) -> None:
         _ok(h.post("/api/agents", json=custom), "agent.create")["data"]["agent"]["displayName"] == "Renewal"
     )
     _err(h.post("/api/agents", json={**custom, "actionKeys": ["launch_rockets"]}), 400, "validation_failed")
+    # an update's actionKeys also name "action capabilities that an Outlit agent may reference" (openapi.json,
+    # GET /api/agent-actions): the same unknown key is refused there, and the agent keeps its actions
+    refused = _err(
+        h.patch(f"/api/agents/{agent['id']}", json={"actionKeys": ["launch_rockets"]}),
+        400,
+        "validation_failed",
+    )
+    assert refused["details"]["path"] == ["actionKeys"]
+    assert _ok(h.get(f"/api/agents/{agent['id']}"), "agent.get")["data"]["agent"]["actionKeys"] == [
+        "create_crm_task"
+    ]
 
 
 def test_automations_signals_destinations(fresh_api: Any) -> None:

@@ -102,6 +102,16 @@ def test_user_filters(api: Any) -> None:
     assert users[0]["id"] in [u["id"] for u in found]
 
 
+def test_a_window_longer_than_the_calendar_covers_everything(api: Any) -> None:
+    """The contract's window pattern (ToolInput_outlit_list_users: `^\\d+(d|h|m)$`) has no upper bound, so a
+    window reaching before year 1 is valid input: it covers all activity, never a 500."""
+    everyone = api.all_pages("outlit_list_users", {}, "items")
+    active = api.all_pages("outlit_list_users", {"hasActivityInLast": "783807700861170m"}, "items")
+    idle = api.all_pages("outlit_list_users", {"noActivityInLast": "99999999999999999999d"}, "items")
+    assert [u["id"] for u in active] == [u["id"] for u in everyone if u["lastActivityAt"]]
+    assert [u["id"] for u in idle] == [u["id"] for u in everyone if not u["lastActivityAt"]]
+
+
 def test_timeline_filters(api: Any) -> None:
     customer = api.sb.dataset()["customers"][0]["id"]
     everything = api.all_pages("outlit_get_timeline", {"customer": customer, "timeframe": "all"}, "events")
@@ -247,6 +257,15 @@ def test_gateway_request_errors(api: Any) -> None:
     assert extra.status_code == 400 and extra.json()["details"][0]["path"] == ["inputs"]
 
 
+def test_input_null_is_not_an_object(api: Any) -> None:
+    """openapi.json, ToolCallRequest: `input` is an object (default {}), so `null` is refused like any other
+    non-object (tools.md, Error Responses: invalid tool inputs return 400); omitting it still means {}."""
+    null = api.http.post("/api/tools/call", json={"tool": "outlit_schema", "input": None})
+    assert null.status_code == 400, null.text
+    assert null.json()["details"][0]["path"] == ["input"]
+    assert api.http.post("/api/tools/call", json={"tool": "outlit_schema"}).status_code == 200
+
+
 def test_auth_is_required_and_never_echoed(sandbox: Any) -> None:
     import httpx
 
@@ -274,7 +293,7 @@ def test_send_notification_is_recorded(fresh_api: Any) -> None:
     )
     assert out["success"] is True and out["destinations"] == ["slack"]
     assert fresh_api.sb.stats()["notifications"] == 1
-    fresh_api.tool("outlit_send_notification", {"title": "Empty"}, status=400)
+    fresh_api.tool("outlit_send_notification", {"message": "no title"}, status=400)  # title is required
 
 
 def test_relative_windows_follow_the_sandbox_clock(fresh_api: Any) -> None:
