@@ -35,7 +35,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_dlt import _pipeline, _requests
-from scale_curve import BULK, first_array_seconds, scale_curve, summary
+from scale_curve import BULK, first_array_seconds, scale_curve, summary, warm_sql_tables
 
 import outlit_sandbox
 from dlt_sources.outlit import outlit_source
@@ -266,6 +266,7 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
         full = runs["outlit_defaults"]
         new_per_customer = max(1, events // 100)
         sb.advance(hours=1, events_per_customer=new_per_customer, facts_per_customer=0, status_changes=0)
+        warm_sql_tables(sb)
         for name, pipeline, options in (
             ("incremental_rerun_1pct", defaults[0]["pipeline"], {}),
             ("incremental_rerun_1pct_bulk", defaults[1]["pipeline"], BULK),
