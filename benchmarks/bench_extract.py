@@ -9,7 +9,8 @@ loads the same rows (customers, their timelines and facts) into its own DuckDB f
 * the raw floor: the same pages fetched with plain concurrent httpx and written with pyarrow (no dlt);
 * an incremental rerun of ``outlit_source()`` after 1% new events (the sandbox's ``advance``), as shipped
   and with ``bulk_timeline=True, facts_on_activity=False``, each checked row for row against a full run;
-* a scale curve at 100 / 1,000 / 5,000 customers (wall time, requests, peak RSS), each in a child process.
+* a scale curve at 100 / 1,000 / 5,000 customers (wall time, requests, peak RSS, and 1% reruns as shipped
+  and with the bulk options), each run in a child process (``scale_curve.py``).
 
 Figures are from one run on a shared machine: compare ratios, not seconds. Writes
 ``benchmarks/results/latest.json`` and prints a short table. ``python benchmarks/bench_extract.py [quick]``.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +35,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_dlt import _pipeline, _requests
+from scale_curve import BULK, first_array_seconds, scale_curve, summary, warm_sql_tables
 
 import outlit_sandbox
 from dlt_sources.outlit import outlit_source
@@ -46,9 +47,6 @@ outlit_sandbox.server.STARTUP_TIMEOUT = max(outlit_sandbox.server.STARTUP_TIMEOU
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 TABLES = ("customers", "timeline", "facts")
 REPEATS = 3
-# the sandbox's advance is too slow beyond this many customers (its per-customer user scan) to time a rerun
-RERUN_MAX_CUSTOMERS = 1000
-BULK = {"bulk_timeline": True, "facts_on_activity": False}
 
 
 def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -268,6 +266,7 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
         full = runs["outlit_defaults"]
         new_per_customer = max(1, events // 100)
         sb.advance(hours=1, events_per_customer=new_per_customer, facts_per_customer=0, status_changes=0)
+        warm_sql_tables(sb)
         for name, pipeline, options in (
             ("incremental_rerun_1pct", defaults[0]["pipeline"], {}),
             ("incremental_rerun_1pct_bulk", defaults[1]["pipeline"], BULK),
@@ -276,6 +275,7 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
             started = time.perf_counter()
             pipeline.run(ours(**options))
             rerun = {"seconds": round(time.perf_counter() - started, 2), "requests": _requests(sb) - before}
+            rerun["load_average"] = [round(x, 2) for x in os.getloadavg()]
             rerun["share_of_full_time"] = round(rerun["seconds"] / full["seconds"], 3)
             rerun["share_of_full_requests"] = round(rerun["requests"] / full["requests"], 3)
             rerun["new_events"] = new_per_customer * customers
@@ -296,76 +296,6 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
     return out
 
 
-SCALE_CHILD = """
-import json, os, sys, time
-os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
-import dlt
-from dlt_sources.outlit import outlit_source
-api_key, base_url, workdir, options = sys.argv[1:5]
-pipeline = dlt.pipeline("scale", destination=dlt.destinations.duckdb(workdir + "/s.duckdb"),
-                        pipelines_dir=workdir + "/pipelines")
-started = time.perf_counter()
-source = outlit_source(api_key=api_key, base_url=base_url, **json.loads(options))
-pipeline.run(source.with_resources("customers", "timeline", "facts"))
-# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report the (large) parent's peak
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-seconds = round(time.perf_counter() - started, 2)
-print(json.dumps({"seconds": seconds, "peak_rss_mb": round(peak_kb / 1024, 1)}))
-"""
-
-
-def scale_curve(sizes: list[int], events: int, facts: int) -> list[dict[str, Any]]:
-    points = []
-    for n in sizes:
-        with (
-            outlit_sandbox.running(
-                seed=20, customers=n, events_per_customer=events, facts_per_customer=facts, subprocess=True
-            ) as sb,
-            tempfile.TemporaryDirectory() as workdir,
-        ):
-            sb.configure(fault_rate=1.0, fault_kinds=["slow"], slow_seconds=LATENCY)
-
-            def child(options: dict[str, Any]) -> dict[str, Any]:
-                before = _requests(sb)
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-c",
-                        SCALE_CHILD,
-                        sb.api_key,
-                        sb.base_url,
-                        workdir,
-                        json.dumps(options),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                return {
-                    **json.loads(done.stdout.strip().splitlines()[-1]),
-                    "requests": _requests(sb) - before,
-                }
-
-            point = {"customers": n, **child({})}
-            points.append(point)
-            if n > RERUN_MAX_CUSTOMERS:
-                print(f"  {n:>5} customers: {point}", flush=True)
-                continue
-            # then one new event per customer (the least the sandbox's advance adds: 1/events new) and a
-            # rerun with the timeline read in bulk and facts left to the full reads. The sandbox builds its
-            # SQL tables on the first outlit_query (Outlit's own store needs no such step): done untimed.
-            with OutlitClient(sb.api_key, base_url=sb.base_url, timeout=300) as warm:
-                warm.query("SELECT count() AS n FROM activity", limit=1)
-            sb.advance(hours=1, events_per_customer=1, facts_per_customer=0, status_changes=0)
-            rerun = child(BULK)
-            rerun.pop("peak_rss_mb")
-            rerun["share_of_full_time"] = round(rerun["seconds"] / point["seconds"], 3)
-            rerun["share_of_full_requests"] = round(rerun["requests"] / point["requests"], 3)
-            point["rerun_bulk_1_new_event_per_customer"] = rerun
-            print(f"  {n:>5} customers: {point}", flush=True)
-    return points
-
-
 def main(argv: list[str]) -> int:
     if "bulk" in argv:  # only the timeline-vs-activity-view measurement
         with outlit_sandbox.running(
@@ -376,7 +306,7 @@ def main(argv: list[str]) -> int:
         return 0
     if "scale" in argv:  # only the scale curve, merged into an existing latest.json
         report: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        report["scale"] = scale_curve([100, 1000, 5000], 10, 2)
+        report["scale"] = scale_curve([100, 1000, 5000], LATENCY)
         by_n = {p["customers"]: p for p in report["scale"]}
         report["scale_rss_growth_1000_to_5000"] = round(
             by_n[5000]["peak_rss_mb"] / by_n[1000]["peak_rss_mb"], 2
@@ -391,10 +321,11 @@ def main(argv: list[str]) -> int:
         "machine_cpus": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+    report["first_pyarrow_array_seconds_in_a_fresh_process"] = first_array_seconds()
     report["comparison"] = comparison(20 if quick else 60, 100 if quick else 600, 25)
     _save(report)  # the scale curve takes long: keep what is measured already
     sizes = [100, 1000] if quick else [100, 1000, 5000]
-    report["scale"] = scale_curve(sizes, 10, 2)
+    report["scale"] = scale_curve(sizes, LATENCY)
     by_n = {p["customers"]: p for p in report["scale"]}
     if 1000 in by_n and 5000 in by_n:
         report["scale_rss_growth_1000_to_5000"] = round(
@@ -443,18 +374,9 @@ def _print(report: dict[str, Any]) -> None:
         )
     for k, v in c["ratios"].items():
         print(f"{k}: {v}x")
-    print(
-        "scale:",
-        ", ".join(
-            f"{p['customers']}: {p['seconds']} s, {p['requests']} req, {p['peak_rss_mb']} MB"
-            + (
-                f" (bulk rerun after 1 new event each: {r['seconds']} s, {r['requests']} req)"
-                if (r := p.get("rerun_bulk_1_new_event_per_customer"))
-                else ""
-            )
-            for p in report["scale"]
-        ),
-    )
+    print("scale (each run a fresh process):")
+    for line in summary(report["scale"]):
+        print("  " + line)
     if "scale_rss_growth_1000_to_5000" in report:
         print(f"peak RSS growth 1,000 -> 5,000 customers: {report['scale_rss_growth_1000_to_5000']}x")
 

@@ -20,6 +20,9 @@ ADVANCE_DEFAULTS: dict[str, float] = {
     "status_changes": 3,
     "late_events_per_customer": 0,
     "silent_status_changes": 0,
+    # new events and facts go to every nth customer only (1: all), so a small share of a big workspace
+    # can change, as in an hour of real use; the other options are unaffected
+    "every_nth_customer": 1,
 }
 
 
@@ -51,9 +54,11 @@ class Advancing:
         for name, value in zip(list(ADVANCE_DEFAULTS)[1:], counts, strict=True):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
-        events_per_customer, facts_per_customer, status_changes, late_events, silent_changes = map(
+        events_per_customer, facts_per_customer, status_changes, late_events, silent_changes, nth = map(
             int, counts
         )
+        if nth < 1:
+            raise ValueError("every_nth_customer must be >= 1 (1: every customer gets new events and facts)")
         ds.advances += 1
         rng = random.Random(f"{self.seed}:advance:{ds.advances}")
         old_now = ds.now
@@ -65,8 +70,12 @@ class Advancing:
         start = max(latest, old_now)
         new_events: dict[str, list[str]] = {}
         new_facts: dict[str, list[str]] = {}
-        for customer in ds.customers:
-            users = [u for u in ds.users if u["customerId"] == customer["id"]]
+        users_of = ds.users_by_customer()
+        for i, customer in enumerate(ds.customers):
+            if i % nth:
+                new_events[customer["id"]], new_facts[customer["id"]] = [], []
+                continue
+            users = users_of[customer["id"]]
             stamps = sorted(
                 start + (new_now - start) * rng.uniform(0.001, 1.0) for _ in range(events_per_customer)
             )
@@ -82,7 +91,7 @@ class Advancing:
                 f["status"] = "ACTIVE" if rng.random() < 0.7 else "CANDIDATE"
             facts.extend(fresh)
             new_facts[customer["id"]] = [f["id"] for f in fresh]
-            self._refresh_activity(ds, customer)
+            self._refresh_activity(ds, customer, users)
         changed = self._change_statuses(ds, rng, status_changes, old_now, new_now, exclude=new_facts)
         # separate random streams, so asking for late events or silent changes leaves the ids and times
         # of everything above exactly as they are without them
@@ -112,6 +121,7 @@ class Advancing:
         """
         rng = random.Random(f"{self.seed}:advance:{ds.advances}:late")
         out: dict[str, list[str]] = {}
+        users_of = ds.users_by_customer()
         for customer in ds.customers:
             cid = customer["id"]
             out[cid] = []
@@ -119,7 +129,7 @@ class Advancing:
             floor = new_now - LATE_EVENT_WINDOW
             if per_customer == 0 or newest is None or newest <= floor:
                 continue
-            users = [u for u in ds.users if u["customerId"] == cid]
+            users = users_of[cid]
             events = ds.events[cid]
             for _ in range(per_customer):
                 # _event truncates to the millisecond: stay a full millisecond below the newest event
@@ -131,7 +141,7 @@ class Advancing:
                 at = bisect.bisect_right([e["_ts"] for e in events], event["_ts"])
                 events.insert(at, event)
                 out[cid].append(event["id"])
-            self._refresh_activity(ds, customer)
+            self._refresh_activity(ds, customer, users)
         return out
 
     def _silent_statuses(

@@ -86,6 +86,13 @@ class Dataset:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def users_by_customer(self) -> dict[str, list[dict[str, Any]]]:
+        """Each customer's users, grouped in one pass (per-customer scans of ``users`` were quadratic)."""
+        out: dict[str, list[dict[str, Any]]] = {c["id"]: [] for c in self.customers}
+        for u in self.users:
+            out.setdefault(u["customerId"], []).append(u)
+        return out
+
     def find_customer(self, key: str) -> dict[str, Any] | None:
         """A customer by id, domain or (case-insensitive) name."""
         return self.customer_by_key.get(key) or self.customer_by_key.get(key.strip().lower())

@@ -71,8 +71,9 @@ class Generator(Advancing):
                 self._fact(rng, ds, customer, k, facts_per_customer) for k in range(facts_per_customer)
             ]
             ds.revenue.extend(self._revenue(rng, customer))
+        users_of = ds.users_by_customer()
         for c in ds.customers:
-            self._refresh_activity(ds, c)
+            self._refresh_activity(ds, c, users_of[c["id"]])
         for w in ds.workspace_users:
             w["ownedCustomerCount"] = sum(1 for c in ds.customers if c["_ownerId"] == w["id"])
         ds.index()
@@ -432,7 +433,8 @@ class Generator(Advancing):
             mrr = max(0, mrr * rng.uniform(0.85, 1.05))
         return rows
 
-    def _refresh_activity(self, ds: Dataset, customer: dict[str, Any]) -> None:
+    def _refresh_activity(self, ds: Dataset, customer: dict[str, Any], users: list[dict[str, Any]]) -> None:
+        """Set the customer's and its ``users``' ``lastActivityAt`` from the customer's events."""
         events = ds.events.get(customer["id"], [])
         last = events[-1]["_ts"] if events else None
         customer["lastActivityAt"] = iso(last) if last else None
@@ -441,8 +443,7 @@ class Generator(Advancing):
         for e in events:
             if e["_userId"]:
                 last_by_user[e["_userId"]] = e["_ts"]
-        for u in ds.users:
-            if u["customerId"] == customer["id"]:
-                ts = last_by_user.get(u["id"])
-                u["lastActivityAt"] = iso(ts) if ts else None
-                u["_lastTs"] = ts
+        for u in users:
+            ts = last_by_user.get(u["id"])
+            u["lastActivityAt"] = iso(ts) if ts else None
+            u["_lastTs"] = ts

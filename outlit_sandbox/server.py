@@ -72,7 +72,7 @@ class Sandbox:
 
         ``options`` and their defaults: ``outlit_sandbox.advance.ADVANCE_DEFAULTS`` (``hours``,
         ``events_per_customer``, ``facts_per_customer``, ``status_changes``, ``late_events_per_customer``,
-        ``silent_status_changes``).
+        ``silent_status_changes``, ``every_nth_customer``).
 
         ``late_events_per_customer`` adds events dated before each customer's latest one (within the last
         2 days); ``silent_status_changes`` changes fact statuses without moving any timestamp.

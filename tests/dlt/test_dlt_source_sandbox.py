@@ -87,6 +87,33 @@ def test_after_advance_loads_new_events_and_updates_changed_facts(fresh_sandbox:
     assert_no_duplicate_keys(pipeline)
 
 
+def test_shipped_rerun_asks_only_customers_whose_activity_moved(fresh_sandbox: Any, tmp_path: Path) -> None:
+    """As shipped (no option): a customer with new events gets its timeline and recent facts asked, one
+    without gets neither, and the rerun loses nothing (its lastActivityAt is the signal, docs/dlt.md)."""
+    pipeline = duckdb_pipeline(tmp_path)
+    run(pipeline, fresh_sandbox)
+    checked = dict(pipeline.state["sources"]["outlit"]["resources"]["timeline"]["customers"])
+    calls = _tool_calls(fresh_sandbox)
+    # new facts about old occurrences and status changes wait for the full facts read (the bound in
+    # docs/dlt.md, tested above): none here, so the rerun must equal the sandbox exactly
+    changes = fresh_sandbox.advance(
+        hours=1, events_per_customer=2, facts_per_customer=0, status_changes=0, every_nth_customer=4
+    )
+    active = {cid for cid, ids in changes["events"].items() if ids}
+    assert 0 < len(active) < len(changes["events"])
+
+    extracted = run(pipeline, fresh_sandbox)
+
+    asked = _delta(calls, _tool_calls(fresh_sandbox))
+    assert asked["outlit_get_timeline"] == len(active)
+    assert asked["outlit_list_facts"] == len(active)
+    assert extracted["timeline"] >= 2 * len(active)
+    state = pipeline.state["sources"]["outlit"]["resources"]["timeline"]["customers"]
+    assert {cid for cid in state if state[cid]["checked_at"] != checked[cid]["checked_at"]} == active
+    assert_matches_sandbox(pipeline, fresh_sandbox)
+    assert_no_duplicate_keys(pipeline)
+
+
 def test_customer_filter_and_per_customer_state(fresh_sandbox: Any, tmp_path: Path) -> None:
     ds = fresh_sandbox.dataset()
     chosen = [ds["customers"][0]["id"], ds["customers"][1]["domain"]]

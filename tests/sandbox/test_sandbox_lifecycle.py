@@ -363,7 +363,12 @@ def test_advance_silent_status_changes_move_no_timestamp(fresh_api: Any) -> None
 
 def test_advance_route_refuses_bad_counts(fresh_sandbox: Any) -> None:
     headers = {"Authorization": f"Bearer {fresh_sandbox.api_key}"}
-    for body in ({"late_events_per_customer": -1}, {"silent_status_changes": 1.5}, {"late": 1}):
+    for body in (
+        {"late_events_per_customer": -1},
+        {"silent_status_changes": 1.5},
+        {"late": 1},
+        {"every_nth_customer": 0},
+    ):
         response = httpx.post(fresh_sandbox.base_url + "/_sandbox/advance", json=body, headers=headers)
         assert response.status_code == 400, body
         assert next(iter(body)) in response.json()["error"]
