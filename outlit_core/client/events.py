@@ -233,11 +233,23 @@ def _normalize_uuid(value: Any) -> str:
 
 
 def prepare_event(
-    event: Mapping[str, Any], index: int = 0, *, source: str = "server", batch_identity: bool = False
+    event: Mapping[str, Any],
+    index: int = 0,
+    *,
+    source: str = "server",
+    batch_identity: bool = False,
+    encoded: bytes | None = None,
 ) -> PreparedEvent | EventRejection:
-    """Check one event and give it a ``uuid``; a problem comes back as an :class:`EventRejection`."""
-    if hasattr(event, "model_dump"):
+    """Check one event and give it a ``uuid``; a problem comes back as an :class:`EventRejection`.
+
+    ``encoded``: the event's compact JSON (keys in any order) when the caller has it already, such as the
+    reverse loader, which encodes every event once for its content hash. It is sent as is when the checks
+    leave the event unchanged; otherwise the checked event is encoded here. The caller vouches that it
+    encodes exactly ``event``.
+    """
+    if type(event) is not dict and hasattr(event, "model_dump"):
         event = event.model_dump(exclude_none=True)  # pydantic models built by callers
+        encoded = None
     if not isinstance(event, Mapping):
         return _problem(index, event, [], f"event must be a JSON object (dict), got {type(event).__name__}")
     out = dict(event)
@@ -269,9 +281,11 @@ def prepare_event(
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 return _problem(index, out, [name], f"{name} must be a number >= 0; got {value!r}")
         try:
-            out["sessionId"] = _normalize_uuid(out["sessionId"])
+            session = _normalize_uuid(out["sessionId"])
         except ValueError:
             return _problem(index, out, ["sessionId"], f"sessionId must be a UUID; got {out['sessionId']!r}")
+        if session != out["sessionId"]:
+            out["sessionId"], encoded = session, None
     one_of = _ONE_OF.get(etype)
     if one_of and not any(out.get(k) for k in one_of):
         return _problem(index, out, [one_of[0]], f"{etype} events need at least one of {' or '.join(one_of)}")
@@ -294,22 +308,26 @@ def prepare_event(
             return _problem(
                 index, out, ["timestamp"], "timestamp datetime has no timezone; pass an aware one"
             )
-        out["timestamp"] = int(timestamp.timestamp() * 1000)
+        out["timestamp"], encoded = int(timestamp.timestamp() * 1000), None
     elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int | float)):
         return _problem(index, out, ["timestamp"], f"timestamp must be epoch milliseconds; got {timestamp!r}")
     if out.get("timestamp") is not None and (why := timestamp_problem(out["timestamp"])):
         return _problem(index, out, ["timestamp"], why)
-    if out.get("uuid") is None:
-        out["uuid"] = str(uuid_module.uuid4())
+    given_uuid = out.get("uuid")
+    if given_uuid is None:
+        out["uuid"], encoded = str(uuid_module.uuid4()), None
     else:
         try:
-            out["uuid"] = _normalize_uuid(out["uuid"])
+            normal = _normalize_uuid(given_uuid)
         except ValueError:
-            return _problem(index, out, ["uuid"], f"uuid must be a UUID; got {out['uuid']!r}")
-    try:
-        encoded = WIRE_JSON.encode(out).encode()
-    except (TypeError, ValueError) as exc:
-        return _problem(index, out, [], f"event is not JSON-serialisable: {exc}")
+            return _problem(index, out, ["uuid"], f"uuid must be a UUID; got {given_uuid!r}")
+        if normal != given_uuid:
+            out["uuid"], encoded = normal, None
+    if encoded is None:
+        try:
+            encoded = WIRE_JSON.encode(out).encode()
+        except (TypeError, ValueError) as exc:
+            return _problem(index, out, [], f"event is not JSON-serialisable: {exc}")
     return PreparedEvent(index=index, event=out, encoded=encoded)
 
 

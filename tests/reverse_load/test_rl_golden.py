@@ -151,8 +151,9 @@ def _outcomes(name: str) -> str:
         except RowRejected as exc:
             digest.update(f"rejected|{exc.reason}|{exc.field}\n".encode())
             continue
-        mapped.event["uuid"] = event_uuid(name, mapped.key, mapped.content_hash, "prev")
-        checked = prepare_event(mapped.event)
+        # the JSON sent is the one encoded for the hash, with the uuid put in (as the loader sends it)
+        encoded = mapped.stamp(event_uuid(name, mapped.key, mapped.content_hash, "prev"))
+        checked = prepare_event(mapped.event, encoded=encoded)
         if isinstance(checked, EventRejection):
             digest.update(f"refused|{checked.message}|{checked.path}\n".encode())
             continue
@@ -174,3 +175,14 @@ GOLDEN = {
 @pytest.mark.parametrize("name", sorted(MAPPINGS))
 def test_events_hashes_and_refusals_are_unchanged(name: str) -> None:
     assert _outcomes(name) == GOLDEN[name]
+
+
+def test_a_given_encoding_is_not_sent_once_the_check_has_changed_the_event() -> None:
+    """``prepare_event(encoded=)`` sends the caller's bytes only for the event exactly as given."""
+    upper = "12345678-1234-5678-1234-56781234567A"
+    event = {"type": "identify", "url": "server://x", "path": "/", "email": "a@example.com", "uuid": upper}
+    stale = b'{"stale":true}'
+    checked = prepare_event(event, encoded=stale)
+    assert not isinstance(checked, EventRejection)
+    assert json.loads(checked.encoded)["uuid"] == upper.lower()  # normalised, so encoded again
+    assert prepare_event({**event, "uuid": upper.lower()}, encoded=stale).encoded == stale  # type: ignore[union-attr]
