@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from outlit_core.client import is_email
 from outlit_core.client.exceptions import OutlitInputError
 from outlit_core.reverse_load.mapping import (
@@ -109,6 +111,35 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 as is: the text content hashes are taken of (ledgers depend on it)."""
     return _CANONICAL.encode(value)
+
+
+def canonical_bytes(event: dict[str, Any]) -> bytes:
+    """``canonical_json(event).encode()``, by orjson (several times faster) where it writes the same bytes.
+
+    orjson writes strings, ints, booleans, null and sorted keys exactly as the json module does here, and
+    floats too unless Python would write them with an exponent (``1e-05`` is ``0.00001`` in orjson) or
+    they are not finite (orjson writes NaN as null; json refuses it). Events holding such a float, a nested
+    list or object, a type other than those, or an int beyond 64 bits (orjson refuses it) go through
+    ``canonical_json``, so a row's hash never depends on which encoder wrote it.
+    """
+    for value in event.values():
+        if type(value) is dict:
+            if not all(map(_same_in_orjson, value.values())):
+                return canonical_json(event).encode()
+        elif not _same_in_orjson(value):
+            return canonical_json(event).encode()
+    try:
+        return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an int over 64 bits, a lone surrogate: json decides (and refuses)
+        return canonical_json(event).encode()
+
+
+def _same_in_orjson(value: Any) -> bool:
+    """A scalar both encoders write alike: floats only when finite and written without an exponent."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    return kind is float and (value == 0.0 or 1e-4 <= abs(value) < 1e16)
 
 
 def event_uuid(namespace: str, key: str, digest: str, previous_uuid: str = "") -> str:
@@ -238,7 +269,7 @@ class RowMapper:
             event[wire] = {k: str(v) for k, v in values.items() if v is not None} if form else values
         self._check_required(event)
         try:
-            body = canonical_json(event).encode()
+            body = canonical_bytes(event)
         except ValueError as exc:  # a NaN that slipped through a nested value
             raise RowRejected(f"value is not valid JSON: {exc}") from None
         if len(body) > MAX_EVENT_BYTES:

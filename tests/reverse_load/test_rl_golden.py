@@ -186,3 +186,30 @@ def test_a_given_encoding_is_not_sent_once_the_check_has_changed_the_event() -> 
     assert not isinstance(checked, EventRejection)
     assert json.loads(checked.encoded)["uuid"] == upper.lower()  # normalised, so encoded again
     assert prepare_event({**event, "uuid": upper.lower()}, encoded=stale).encoded == stale  # type: ignore[union-attr]
+
+
+def test_the_fast_encoder_writes_the_bytes_json_writes() -> None:
+    """Content hashes are taken of ``canonical_bytes``, which uses orjson where it agrees with json."""
+    import random
+
+    from outlit_core.reverse_load.rows import canonical_bytes, canonical_json
+
+    rnd = random.Random(7)
+
+    def scalar() -> Any:
+        pick = rnd.randrange(6)
+        if pick == 0:  # floats over every magnitude, with and without an exponent in Python's repr
+            return rnd.choice([-1, 1]) * rnd.random() * 10 ** rnd.randint(-12, 22)
+        if pick == 1:
+            return rnd.choice([0, 1, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64, 10**30, rnd.getrandbits(40)])
+        if pick == 2:  # any code point but surrogates, control characters and quotes included
+            points = [
+                rnd.choice([rnd.randrange(0x80), rnd.randrange(0x800), rnd.randrange(0xE000, 0x110000)])
+            ]
+            return "".join(chr(p) for p in points * rnd.randint(1, 3))
+        return [None, True, False, 0.0, -0.0, 1e-4, 1e16, 9999999999999998.0][rnd.randrange(8)]
+
+    for _ in range(20_000):
+        event = {chr(rnd.randrange(0x20, 0x3000)): scalar() for _ in range(rnd.randint(1, 6))}
+        event["properties"] = {chr(rnd.randrange(0x20, 0x250)): scalar() for _ in range(rnd.randint(0, 4))}
+        assert canonical_bytes(event) == canonical_json(event).encode(), event
