@@ -57,6 +57,8 @@ _ONE_OF: dict[str, tuple[str, ...]] = {
     "billing": ("customerId", "stripeCustomerId"),
 }
 _SERVER_IDENTITY = ("email", "userId", "fingerprint", "customerId")
+# Fields every event of a type must carry, non-blank: "url", "path" and the type's own.
+_NEEDED = {etype: ("url", "path", *_REQUIRED.get(etype, ())) for etype in EVENT_TYPES}
 # The one e-mail rule of this package (the ingest API's own: no leading, trailing or doubled dots in the
 # local part, a dotted domain, a TLD of letters); reverse load and send_events both apply it before sending.
 _EMAIL = re.compile(
@@ -250,13 +252,13 @@ def prepare_event(
     if type(event) is not dict and hasattr(event, "model_dump"):
         event = event.model_dump(exclude_none=True)  # pydantic models built by callers
         encoded = None
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         return _problem(index, event, [], f"event must be a JSON object (dict), got {type(event).__name__}")
     out = dict(event)
     etype = out.get("type")
     if etype not in EVENT_TYPES:
         return _problem(index, out, ["type"], f"type must be one of {', '.join(EVENT_TYPES)}; got {etype!r}")
-    for name in ("url", "path", *_REQUIRED.get(etype, ())):
+    for name in _NEEDED[etype]:
         value = out.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return _problem(index, out, [name], f"{etype} events need {name!r}")
@@ -273,7 +275,8 @@ def prepare_event(
                 index, out, [key], f"{key} must be one of {', '.join(allowed)}; got {out.get(key)!r}"
             )
     for name in _OBJECT_FIELDS:
-        if name in out and out[name] is not None and not isinstance(out[name], Mapping):
+        value = out.get(name)
+        if value is not None and type(value) is not dict and not isinstance(value, Mapping):
             return _problem(index, out, [name], f"{name} must be an object, got {type(out[name]).__name__}")
     if etype == "engagement":
         for name in ("activeTimeMs", "totalTimeMs"):
@@ -287,13 +290,13 @@ def prepare_event(
         if session != out["sessionId"]:
             out["sessionId"], encoded = session, None
     one_of = _ONE_OF.get(etype)
-    if one_of and not any(out.get(k) for k in one_of):
+    if one_of and not any(map(out.get, one_of)):
         return _problem(index, out, [one_of[0]], f"{etype} events need at least one of {' or '.join(one_of)}")
     if (
         source == "server"
         and etype == "custom"
         and not batch_identity
-        and not any(out.get(k) for k in _SERVER_IDENTITY)
+        and not any(map(out.get, _SERVER_IDENTITY))
     ):
         return _problem(
             index,
@@ -303,7 +306,9 @@ def prepare_event(
             "(or pass user_identity/customer_identity for the batch)",
         )
     timestamp = out.get("timestamp")
-    if isinstance(timestamp, datetime):
+    if type(timestamp) is int:
+        pass  # epoch milliseconds, the common case: checked below
+    elif isinstance(timestamp, datetime):
         if timestamp.tzinfo is None:
             return _problem(
                 index, out, ["timestamp"], "timestamp datetime has no timezone; pass an aware one"
