@@ -81,6 +81,13 @@ class Settlement:
             report.resends += 1
         report.requests += 1 + result.retries
         report.retries += result.retries
+        outcomes = report.outcomes
+        if not (result.rejected or result.duplicates or result.resend):  # all stored: the common answer
+            for done in sent:
+                outcomes[done.uuid] = EventOutcome(done.uuid, done.index, "delivered")
+            report.accepted += len(sent)
+            self.pending = []
+            return len(sent)
         by_uuid = {item.uuid: item for item in sent}
         named: set[str] = set()
         for rejection in result.rejected:
