@@ -114,9 +114,15 @@ class Throughput:
 
 
 def _throughput(
-    db: Path, base_url: str, public_key: str, api_key: str, limited: Callable[[], int]
+    db: Path,
+    base_url: str,
+    public_key: str,
+    api_key: str,
+    limited: Callable[[], int],
+    max_in_flight: int | None = None,
 ) -> Throughput:
-    """One full run of the throughput table into ``base_url`` with a fresh ledger and the shipped defaults."""
+    """One full run of the table in ``db`` into ``base_url`` with a fresh ledger and the shipped defaults
+    (``max_in_flight`` aside); ``limited`` counts the 429s the receiver answered so far."""
     from outlit_core.client import OutlitClient
     from outlit_core.reverse_load import run_reverse_load
     from outlit_core.reverse_load.ddl import LEDGER_TABLE, REJECTED_TABLE, RUNS_TABLE
@@ -127,7 +133,8 @@ def _throughput(
         rows = con.execute("SELECT count(*) FROM accounts").fetchone()[0]  # type: ignore[index]
     with OutlitClient(api_key=api_key, public_key=public_key, base_url=base_url) as client:
         cpu_started, peer_started = time.process_time(), _children_cpu_s()
-        run = run_reverse_load(db, MAPPING, table="accounts", client=client)
+        extra = {} if max_in_flight is None else {"max_in_flight": max_in_flight}
+        run = run_reverse_load(db, MAPPING, table="accounts", client=client, **extra)
         cpu_s, peer_s = time.process_time() - cpu_started, _children_cpu_s() - peer_started
     return Throughput(
         rate=run.sent / run.duration_s,
@@ -211,22 +218,22 @@ def main() -> int:
     if "--throughput" in sys.argv:
         return 0
 
-    print("3. latency: every request held 100 ms by the sandbox, like a real round trip")
+    print("3. latency: every request held 100 ms, like a real round trip (sandbox, then near-free receiver)")
+    latency_db = tmp / "latency.duckdb"
+    make_table(latency_db, n // 5)
+    in_flights = (4, 16)
     with outlit_sandbox.running(
         seed=1, ingest_rps=100, fault_rate=1.0, fault_kinds=["slow"], slow_seconds=0.1, **kw
     ) as sb:
-        for in_flight in (4, 16):
-            path = tmp / f"latency_{in_flight}.duckdb"
-            make_table(path, n // 5)
-            with OutlitClient(api_key=sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
-                mapping = {**MAPPING, "name": f"bench_latency_{in_flight}"}
-                run = run_reverse_load(
-                    path, mapping, table="accounts", client=client, max_in_flight=in_flight
-                )
-            print(
-                f"   max_in_flight={in_flight:>2}: {run.batches / run.duration_s:.1f} requests/s, "
-                f"{run.sent / run.duration_s:,.0f} events/s"
-            )
+        slow = [_throughput(latency_db, sb.base_url, sb.public_key, sb.api_key, int, f) for f in in_flights]
+    with receiver(RECEIVER_KEY, delay=0.1) as url:
+        held = [_throughput(latency_db, url, RECEIVER_KEY, "ok_bench_receiver", int, f) for f in in_flights]
+    for in_flight, sandbox_run, receiver_run in zip(in_flights, slow, held, strict=True):
+        print(
+            f"   max_in_flight={in_flight:>2}: sandbox {sandbox_run.requests_s:.1f} requests/s "
+            f"({sandbox_run.rate / CEILING:.0%} of the ceiling), near-free receiver "
+            f"{receiver_run.requests_s:.1f} requests/s ({receiver_run.rate / CEILING:.0%})"
+        )
 
     print(f"4. memory: full runs over {small:,} and {large:,} rows, rate limit lifted, fresh process each")
     peaks = {}

@@ -7,8 +7,9 @@ receiver answers ``POST /api/i/v1/<public key>/events`` with the ingest route's 
 limit with the sandbox's own limiter (windows of 100 requests a second, so 10,000 events/s at 100 events a
 request) and answers a request over it with 429, ``Retry-After`` and the ``X-RateLimit-*`` headers.
 
-Run it in its own process (``python -m benchmarks.ingest_receiver <public key> [rps]``): it prints its port,
-then serves until stdin closes. Plain asyncio over HTTP/1.1 keep-alive: no framework, no JSON parsing.
+Run it in its own process (``python -m benchmarks.ingest_receiver <public key> [rps] [delay s]``): it
+prints its port, then serves until stdin closes. Plain asyncio over HTTP/1.1 keep-alive: no framework, no
+JSON parsing. ``delay`` holds every answer (the request is counted on arrival), like a real round trip.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _reply(status: str, body: bytes, headers: dict[str, str]) -> bytes:
 
 
 class _Ingest(asyncio.Protocol):
-    def __init__(self, public_key: str, limiter: RateLimiter, counts: _Counts) -> None:
+    def __init__(self, public_key: str, limiter: RateLimiter, counts: _Counts, delay: float = 0.0) -> None:
+        self.delay = delay  # seconds each answer is held, like a real round trip
         self.path = f"/api/i/v1/{public_key}/events".encode()
         self.public_key = public_key
         self.limiter = limiter
@@ -66,7 +68,11 @@ class _Ingest(asyncio.Protocol):
                 return
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            self.transport.write(self._answer(head[0], body))
+            answer = self._answer(head[0], body)  # counted (and limited) on arrival, like Outlit
+            if self.delay:
+                asyncio.get_running_loop().call_later(self.delay, self.transport.write, answer)
+            else:
+                self.transport.write(answer)
 
     def _answer(self, request_line: bytes, body: bytes) -> bytes:
         method, path, _ = request_line.split(b" ", 2)
@@ -86,20 +92,23 @@ class _Ingest(asyncio.Protocol):
         return _reply("200 OK", b'{"success":true,"processed":%d}' % events, headers)
 
 
-async def _serve(public_key: str, rps: float) -> None:
+async def _serve(public_key: str, rps: float, delay: float) -> None:
     loop = asyncio.get_running_loop()
     limiter, counts = RateLimiter(rps), _Counts()
-    server = await loop.create_server(lambda: _Ingest(public_key, limiter, counts), "127.0.0.1", 0)
+    server = await loop.create_server(lambda: _Ingest(public_key, limiter, counts, delay), "127.0.0.1", 0)
     print(server.sockets[0].getsockname()[1], flush=True)
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
     server.close()
 
 
 @contextmanager
-def receiver(public_key: str, rps: float = 100) -> Iterator[str]:
-    """Run the receiver in a child process for the ``with`` block; yields its base URL."""
+def receiver(public_key: str, rps: float = 100, delay: float = 0.0) -> Iterator[str]:
+    """Run the receiver in a child process for the ``with`` block; yields its base URL.
+
+    ``delay`` holds every answer that many seconds (the request is counted when it arrives).
+    """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.ingest_receiver", public_key, str(rps)],
+        [sys.executable, "-m", "benchmarks.ingest_receiver", public_key, str(rps), str(delay)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -115,4 +124,7 @@ def receiver(public_key: str, rps: float = 100) -> Iterator[str]:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 100))
+    args = sys.argv[1:]
+    asyncio.run(
+        _serve(args[0], float(args[1]) if len(args) > 1 else 100, float(args[2]) if len(args) > 2 else 0)
+    )
