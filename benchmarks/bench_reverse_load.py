@@ -179,11 +179,18 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-rl-"))
     kw = {"customers": 2, "events_per_customer": 5, "facts_per_customer": 2, "subprocess": True}
 
-    print(f"1. throughput: {n:,} rows, limit 100 requests/s (= {CEILING:,} events/s), client limiter 100/s")
+    print(f"1. throughput: {n:,} rows, limit 100 requests/s (= {CEILING:,} events/s), client ingest_rps=100")
     db = tmp / "throughput.duckdb"
     make_table(db, n)
-    with receiver(RECEIVER_KEY) as url:
-        cheap = _throughput(db, url, RECEIVER_KEY, "ok_bench_receiver", lambda: _receiver_429s(url))
+    cheap_runs = []
+    for _ in range(3):  # the median of three: one run can lose a second to a 429, or to the machine
+        with receiver(RECEIVER_KEY) as url:
+            cheap_runs.append(
+                _throughput(db, url, RECEIVER_KEY, "ok_bench_receiver", lambda: _receiver_429s(url))
+            )
+    cheap = sorted(cheap_runs, key=lambda run: run.rate)[1]
+    runs_c = ", ".join(f"{run.rate:,.0f} events/s ({run.limited} 429s)" for run in cheap_runs)
+    print(f"   (c) three runs against the near-free receiver: {runs_c}; the median is reported below")
     with outlit_sandbox.running(seed=1, ingest_rps=100, **kw) as sb:
         sandbox = _throughput(db, sb.base_url, sb.public_key, sb.api_key, lambda: _sandbox_429s(sb))
         with OutlitClient(api_key=sb.api_key, public_key=sb.public_key, base_url=sb.base_url) as client:
@@ -193,7 +200,7 @@ def main() -> int:
         ingest = sb.stats()["ingest"]
     for label, run in (
         ("(a) end to end into the sandbox", sandbox),
-        ("(c) against the near-free receiver", cheap),
+        ("(c) against the near-free receiver (median run)", cheap),
     ):
         print(
             f"   {label}: {run.rate:,.0f} events/s = {run.rate / CEILING:.0%} of the ceiling "
