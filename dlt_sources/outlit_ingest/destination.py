@@ -76,8 +76,8 @@ def outlit_ingest(
             # The load id is part of the uuid: a package dlt loads again after a crash repeats its uuids
             # (Outlit drops the repeats), while every new load is delivered, so a state that returns
             # (paid -> churned -> paid) is an event each time rather than a duplicate of the first.
-            mapped.event["uuid"] = event_uuid(f"dlt:{table_name}", mapped.key, mapped.content_hash, load_id)
-            checked = prepare_event(mapped.event, source=source)
+            encoded = mapped.stamp(event_uuid(f"dlt:{table_name}", mapped.key, mapped.content_hash, load_id))
+            checked = prepare_event(mapped.event, source=source, encoded=encoded)
             if isinstance(checked, EventRejection):
                 report(table_name, mapped.key, checked.message, row)
                 continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,11 +84,14 @@ class ClientConfig:
         """Seconds one attempt may take from connecting to the last byte of the answer."""
         return self.timeout.read
 
-    def ingest_bucket(self) -> TokenBucket:
+    def ingest_bucket(self, monotonic: Callable[[], float] = time.monotonic) -> TokenBucket:
         """A new bucket for the ingest route, at ``ingest_rps``."""
-        # burst=1 spaces requests evenly, so no one-second window (fixed or sliding) sees more than the
-        # limit; a bank of tokens would let a fresh client send a whole second's worth at once.
-        return TokenBucket(self.ingest_rps, burst=1.0, wall_clock=self.retry.clock)
+        # burst=1 spaces requests evenly; a bank of tokens would let a fresh client send a whole second's
+        # worth at once. Outlit counts requests in fixed one-second windows, so pacing at exactly the
+        # limit lets one late request (a busy interpreter, the network) make a window's 101st, a 429 that
+        # costs a whole second: one request a second less leaves room for it.
+        rate = self.ingest_rps - 1 if self.ingest_rps >= 2 else self.ingest_rps
+        return TokenBucket(rate, burst=1.0, wall_clock=self.retry.clock, monotonic=monotonic)
 
     def platform_bucket(self) -> TokenBucket:
         """A new bucket for every other route: paced to ``platform_rps`` if set, and always closed to all

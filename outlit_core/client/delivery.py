@@ -64,11 +64,11 @@ class Settlement:
     """
 
     def __init__(self, batch: list[PreparedEvent]) -> None:
+        self.batch = batch
         self.pending = batch
-        self.report = DeliveryReport(
-            outcomes={item.uuid: EventOutcome(item.uuid, item.index, "not_sent") for item in batch}
-        )
-        if len(self.report.outcomes) != len(batch):
+        # Outcomes as they are learnt; the events never confirmed become ``not_sent`` in ``completed()``.
+        self.report = DeliveryReport()
+        if len({item.uuid for item in batch}) != len(batch):
             raise OutlitEventError(
                 "a batch repeats an event uuid; send each event once",
                 details=[{"path": ["events"], "message": "duplicate uuid"}],
@@ -81,6 +81,13 @@ class Settlement:
             report.resends += 1
         report.requests += 1 + result.retries
         report.retries += result.retries
+        outcomes = report.outcomes
+        if not (result.rejected or result.duplicates or result.resend):  # all stored: the common answer
+            for done in sent:
+                outcomes[done.uuid] = EventOutcome(done.uuid, done.index, "delivered")
+            report.accepted += len(sent)
+            self.pending = []
+            return len(sent)
         by_uuid = {item.uuid: item for item in sent}
         named: set[str] = set()
         for rejection in result.rejected:
@@ -109,6 +116,16 @@ class Settlement:
         report.accepted += len(confirmed) + len(duplicates)
         self.pending = again
         return len(confirmed) + len(duplicates)
+
+    def completed(self) -> DeliveryReport:
+        """The report with an outcome for every event of the batch, in batch order (``not_sent`` for the
+        ones never confirmed nor refused: their request failed for good, or was never made)."""
+        known = self.report.outcomes
+        self.report.outcomes = {
+            item.uuid: known.get(item.uuid) or EventOutcome(item.uuid, item.index, "not_sent")
+            for item in self.batch
+        }
+        return self.report
 
     def gave_up(self, error: OutlitError) -> None:
         """Count the request that failed for good (it is in no result): its attempts and their retries."""
@@ -175,12 +192,12 @@ class Delivery:
             settlement.gave_up(exc)
             exc.partial_result = self.report  # complete once the driver has finished every batch
             raise
-        return settlement.report
+        return settlement.completed()
 
     def finish(self, settlement: Settlement) -> None:
         """Take a batch that is settled, failed or cancelled into the report; its events not confirmed
         stay ``not_sent``. Drivers call this on their own thread, so ``on_batch`` needs no lock."""
-        self._take(settlement.report)
+        self._take(settlement.completed())
 
     def _take(self, part: DeliveryReport) -> None:
         self._absorb(part)

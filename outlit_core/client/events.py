@@ -57,6 +57,8 @@ _ONE_OF: dict[str, tuple[str, ...]] = {
     "billing": ("customerId", "stripeCustomerId"),
 }
 _SERVER_IDENTITY = ("email", "userId", "fingerprint", "customerId")
+# Fields every event of a type must carry, non-blank: "url", "path" and the type's own.
+_NEEDED = {etype: ("url", "path", *_REQUIRED.get(etype, ())) for etype in EVENT_TYPES}
 # The one e-mail rule of this package (the ingest API's own: no leading, trailing or doubled dots in the
 # local part, a dotted domain, a TLD of letters); reverse load and send_events both apply it before sending.
 _EMAIL = re.compile(
@@ -233,18 +235,30 @@ def _normalize_uuid(value: Any) -> str:
 
 
 def prepare_event(
-    event: Mapping[str, Any], index: int = 0, *, source: str = "server", batch_identity: bool = False
+    event: Mapping[str, Any],
+    index: int = 0,
+    *,
+    source: str = "server",
+    batch_identity: bool = False,
+    encoded: bytes | None = None,
 ) -> PreparedEvent | EventRejection:
-    """Check one event and give it a ``uuid``; a problem comes back as an :class:`EventRejection`."""
-    if hasattr(event, "model_dump"):
+    """Check one event and give it a ``uuid``; a problem comes back as an :class:`EventRejection`.
+
+    ``encoded``: the event's compact JSON (keys in any order) when the caller has it already, such as the
+    reverse loader, which encodes every event once for its content hash. It is sent as is when the checks
+    leave the event unchanged; otherwise the checked event is encoded here. The caller vouches that it
+    encodes exactly ``event``.
+    """
+    if type(event) is not dict and hasattr(event, "model_dump"):
         event = event.model_dump(exclude_none=True)  # pydantic models built by callers
-    if not isinstance(event, Mapping):
+        encoded = None
+    if type(event) is not dict and not isinstance(event, Mapping):
         return _problem(index, event, [], f"event must be a JSON object (dict), got {type(event).__name__}")
     out = dict(event)
     etype = out.get("type")
     if etype not in EVENT_TYPES:
         return _problem(index, out, ["type"], f"type must be one of {', '.join(EVENT_TYPES)}; got {etype!r}")
-    for name in ("url", "path", *_REQUIRED.get(etype, ())):
+    for name in _NEEDED[etype]:
         value = out.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return _problem(index, out, [name], f"{etype} events need {name!r}")
@@ -261,7 +275,8 @@ def prepare_event(
                 index, out, [key], f"{key} must be one of {', '.join(allowed)}; got {out.get(key)!r}"
             )
     for name in _OBJECT_FIELDS:
-        if name in out and out[name] is not None and not isinstance(out[name], Mapping):
+        value = out.get(name)
+        if value is not None and type(value) is not dict and not isinstance(value, Mapping):
             return _problem(index, out, [name], f"{name} must be an object, got {type(out[name]).__name__}")
     if etype == "engagement":
         for name in ("activeTimeMs", "totalTimeMs"):
@@ -269,17 +284,19 @@ def prepare_event(
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 return _problem(index, out, [name], f"{name} must be a number >= 0; got {value!r}")
         try:
-            out["sessionId"] = _normalize_uuid(out["sessionId"])
+            session = _normalize_uuid(out["sessionId"])
         except ValueError:
             return _problem(index, out, ["sessionId"], f"sessionId must be a UUID; got {out['sessionId']!r}")
+        if session != out["sessionId"]:
+            out["sessionId"], encoded = session, None
     one_of = _ONE_OF.get(etype)
-    if one_of and not any(out.get(k) for k in one_of):
+    if one_of and not any(map(out.get, one_of)):
         return _problem(index, out, [one_of[0]], f"{etype} events need at least one of {' or '.join(one_of)}")
     if (
         source == "server"
         and etype == "custom"
         and not batch_identity
-        and not any(out.get(k) for k in _SERVER_IDENTITY)
+        and not any(map(out.get, _SERVER_IDENTITY))
     ):
         return _problem(
             index,
@@ -289,27 +306,33 @@ def prepare_event(
             "(or pass user_identity/customer_identity for the batch)",
         )
     timestamp = out.get("timestamp")
-    if isinstance(timestamp, datetime):
+    if type(timestamp) is int:
+        pass  # epoch milliseconds, the common case: checked below
+    elif isinstance(timestamp, datetime):
         if timestamp.tzinfo is None:
             return _problem(
                 index, out, ["timestamp"], "timestamp datetime has no timezone; pass an aware one"
             )
-        out["timestamp"] = int(timestamp.timestamp() * 1000)
+        out["timestamp"], encoded = int(timestamp.timestamp() * 1000), None
     elif timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int | float)):
         return _problem(index, out, ["timestamp"], f"timestamp must be epoch milliseconds; got {timestamp!r}")
     if out.get("timestamp") is not None and (why := timestamp_problem(out["timestamp"])):
         return _problem(index, out, ["timestamp"], why)
-    if out.get("uuid") is None:
-        out["uuid"] = str(uuid_module.uuid4())
+    given_uuid = out.get("uuid")
+    if given_uuid is None:
+        out["uuid"], encoded = str(uuid_module.uuid4()), None
     else:
         try:
-            out["uuid"] = _normalize_uuid(out["uuid"])
+            normal = _normalize_uuid(given_uuid)
         except ValueError:
-            return _problem(index, out, ["uuid"], f"uuid must be a UUID; got {out['uuid']!r}")
-    try:
-        encoded = WIRE_JSON.encode(out).encode()
-    except (TypeError, ValueError) as exc:
-        return _problem(index, out, [], f"event is not JSON-serialisable: {exc}")
+            return _problem(index, out, ["uuid"], f"uuid must be a UUID; got {given_uuid!r}")
+        if normal != given_uuid:
+            out["uuid"], encoded = normal, None
+    if encoded is None:
+        try:
+            encoded = WIRE_JSON.encode(out).encode()
+        except (TypeError, ValueError) as exc:
+            return _problem(index, out, [], f"event is not JSON-serialisable: {exc}")
     return PreparedEvent(index=index, event=out, encoded=encoded)
 
 

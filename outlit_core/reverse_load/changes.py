@@ -218,15 +218,16 @@ class RowEvents:
                     self.result.unchanged += 1
                     continue
                 # Same version as recorded before: same uuid, so Outlit keeps one copy.
-                mapped.event["uuid"] = prior_uuid or event_uuid(self.namespace, key, mapped.content_hash)
+                event_id = prior_uuid or event_uuid(self.namespace, key, mapped.content_hash)
             else:
-                mapped.event["uuid"] = event_uuid(self.namespace, key, mapped.content_hash, prior_uuid)
+                event_id = event_uuid(self.namespace, key, mapped.content_hash, prior_uuid)
             if self.fresh_label is not None:
                 # Not derived from the prior uuid: rerunning an interrupted re-send under the same label
                 # must repeat the uuids of the rows it already delivered (now in the ledger).
                 fresh = f"fresh:{self.fresh_label}"
-                mapped.event["uuid"] = event_uuid(self.namespace, key, mapped.content_hash, fresh)
-            checked = prepare_event(mapped.event, source=self.event_source)
+                event_id = event_uuid(self.namespace, key, mapped.content_hash, fresh)
+            encoded = mapped.stamp(event_id)
+            checked = prepare_event(mapped.event, source=self.event_source, encoded=encoded)
             if isinstance(checked, EventRejection):  # the client's own per-type check, before sending
                 self.result.rejected += 1
                 path = field_path(checked.path)

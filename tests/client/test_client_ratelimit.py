@@ -143,3 +143,23 @@ def test_a_fake_sleep_never_spins() -> None:
     slept: list[float] = []
     RateLimiter(bucket, sleep=slept.append).acquire()  # the clock never moves
     assert slept == [5.0]
+
+
+def test_one_late_ingest_request_does_not_push_a_window_over_the_limit() -> None:
+    """Outlit counts ingest requests in fixed one-second windows. A request that leaves later than its
+    turn (a busy interpreter, a slow network) lands in the next window, which must still stay within
+    ``ingest_rps``: a 429 costs the run the whole second ``Retry-After`` asks for."""
+    import math
+    from collections import Counter
+
+    from outlit_core.client.config import ClientConfig
+
+    clock = Clock()
+    bucket = ClientConfig.create(public_key="pk_x", ingest_rps=100).ingest_bucket(monotonic=clock)
+    windows: Counter[int] = Counter()
+    for _ in range(400):
+        clock.now += bucket.reserve()
+        # the last request of the first window leaves 15 ms late, past the window's end
+        late = 0.015 if 1000.985 <= clock.now < 1001.0 else 0.0
+        windows[math.floor(clock.now + late)] += 1
+    assert max(windows.values()) <= 100, windows
