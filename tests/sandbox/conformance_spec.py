@@ -1,5 +1,6 @@
 """The openapi.json that schemathesis checks the sandbox against: the published spec with its two known
-errata read as Outlit means them, and the pointers its own text makes resolved (nothing else changes).
+errata read as Outlit means them, the pointers its own text makes resolved, and the tool inputs no JSON
+schema can state (SQL, issued cursors) given as test data (nothing else changes).
 
 By hand (docs/sandbox.md, "Conformance"), with a sandbox running at <base_url>:
     python -m tests.sandbox.conformance_spec <reference>/openapi.json <base_url> <api_key> > errata.json
@@ -8,7 +9,6 @@ By hand (docs/sandbox.md, "Conformance"), with a sandbox running at <base_url>:
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import re
@@ -195,15 +195,75 @@ def resolve_provider_setup(spec: Spec, capabilities: dict[str, dict[str, Any]]) 
     schemas["IntegrationConnectRequest"] = {"oneOf": connects}
 
 
+# ------------------------------------------------------------------------- tool inputs given as test data
+# SQL is a language: no JSON schema can say "a read-only SELECT over the documented views that parses", which
+# is what outlit_query's `sql` must be (ToolInput_outlit_query: "SQL SELECT query to execute";
+# official/sql-reference.md: "Only SELECT queries are allowed"). So the tester is handed valid statements, as
+# it is handed the sandbox's real publicKey: the sql-reference patterns as whole queries, each checked
+# against ClickHouse itself (clickhouse_cases.json, test_sandbox_clickhouse_sql.py).
+CLICKHOUSE_CASES = Path(__file__).with_name("clickhouse_cases.json")
+
+
+def resolve_sql(spec: Spec, statements: list[str]) -> None:
+    """outlit_query's `sql` takes one of ``statements`` (its length rules stay)."""
+    sql = spec["components"]["schemas"]["ToolInput_outlit_query"]["properties"]["sql"]
+    sql["enum"] = statements
+
+
+def _first_page_cursors(http: httpx.Client) -> dict[str, str]:
+    """The nextCursor each paginated tool issues for its first page (limit 1) on the running sandbox."""
+
+    def call(tool: str, limit: int = 1, **inputs: str) -> Any:
+        body = {"tool": tool, "input": {**inputs, "limit": limit}}
+        return http.post("/api/tools/call", json=body).raise_for_status().json()
+
+    customer = call("outlit_list_customers")["items"][0]["id"]
+    pages = {
+        tool: call(tool)["pagination"]
+        for tool in ("outlit_list_customers", "outlit_list_users", "outlit_list_workspace_users")
+    }
+    pages |= {
+        "outlit_get_timeline": call("outlit_get_timeline", customer=customer, timeframe="all")["pagination"],
+        "outlit_list_facts": call("outlit_list_facts", customer=customer)["pagination"],
+        "outlit_list_sources": call("outlit_list_sources")["pagination"],
+    }
+    # a Slack thread pages its replies ("Opaque Slack reply cursor returned by a previous exact lookup"):
+    # the first thread with more than one reply
+    for slack in call("outlit_list_sources", limit=100, sourceType="SLACK")["items"]:
+        source = call("outlit_get_source", sourceType="SLACK", sourceId=slack["sourceId"])
+        pages["outlit_get_source"] = source["record"]["repliesPagination"]
+        if pages["outlit_get_source"]["nextCursor"]:
+            break
+    cursors = {tool: page["nextCursor"] for tool, page in pages.items()}
+    if not all(cursors.values()):
+        raise ValueError(f"a paginated tool issued no cursor on this dataset: {cursors}")
+    return cursors
+
+
+def resolve_cursors(spec: Spec, cursors: dict[str, str]) -> None:
+    """A tool's `cursor` is one "from previous response": the one the server issued for that tool (or none).
+    The sandbox reads a cursor as the last item served plus its offset, so one issued with other inputs
+    still pages (no answer refuses it); only a cursor it never issued is a 400."""
+    schemas = spec["components"]["schemas"]
+    for branch in schemas["ToolCallRequest"]["oneOf"]:
+        tool = branch["properties"]["tool"]["const"]
+        cursor = schemas[f"ToolInput_{tool}"].get("properties", {}).get("cursor")
+        if cursor is not None:
+            cursor["enum"] = [cursors[tool]]
+
+
 def resolve_server_lists(spec: Spec, base_url: str, api_key: str) -> None:
-    """Reads the lists the spec points to from the server under test and resolves them in ``spec``."""
+    """Reads the lists the spec points to, and the cursors its tools issue, from the server under test and
+    resolves them in ``spec``."""
     with httpx.Client(
         base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, trust_env=False
     ) as http:
         actions = http.get("/api/agent-actions").raise_for_status().json()["result"]["data"]["actions"]
         capabilities = http.get("/api/integrations/capabilities").raise_for_status().json()
+        cursors = _first_page_cursors(http)
     resolve_action_keys(spec, actions)
     resolve_provider_setup(spec, capabilities)
+    resolve_cursors(spec, cursors)
 
 
 def conformance_spec(
@@ -214,30 +274,9 @@ def conformance_spec(
     spec = errata(openapi_spec)
     resolve_tool_inputs(spec, contracts, contracts_ts)
     resolve_client_visitor(spec)
+    resolve_sql(spec, [case["sql"] for case in json.loads(CLICKHOUSE_CASES.read_text())])
     resolve_server_lists(spec, base_url, api_key)
     return spec
-
-
-def positive_refusals(ndjson_report: Path, label: str) -> list[tuple[Any, Any]]:
-    """(request body, answer) of each schema-valid request of ``label`` (e.g. "POST /api/tools/call")
-    that was answered 400, read from `st run --report ndjson`."""
-    cases: dict[str, Any] = {}
-    answers: dict[str, Any] = {}
-    for line in ndjson_report.read_text().splitlines():
-        event = json.loads(line)
-        recorder = event.get("ScenarioFinished", {}).get("recorder")
-        if not recorder or recorder["label"] != label:
-            continue
-        cases.update({key: case["value"] for key, case in recorder["cases"].items()})
-        answers.update(
-            {key: i["response"] for key, i in recorder["interactions"].items() if i.get("response")}
-        )
-    refused = []
-    for key, case in cases.items():
-        answer = answers.get(key)
-        if case["meta"]["generation"]["mode"] == "positive" and answer and answer["status_code"] == 400:
-            refused.append((case.get("body"), json.loads(base64.b64decode(answer["content"]["$base64"]))))
-    return refused
 
 
 def official_contracts_path(openapi_path: Path) -> Path:

@@ -61,6 +61,18 @@ def test_garbled_cursor_is_a_field_error(api: Any) -> None:
     assert body["details"][0]["path"] == ["cursor"]
 
 
+def test_issued_cursor_with_other_inputs_still_pages(api: Any) -> None:
+    """A cursor is opaque and "from previous response" (openapi-tool-contracts.json); the sandbox reads it as
+    the last item served plus its offset, so one issued with other inputs pages on rather than being refused.
+    The conformance spec relies on this when it offers each tool's issued cursor with any other inputs."""
+    cursor = api.tool("outlit_list_customers", {"limit": 1})["pagination"]["nextCursor"]
+    everyone = api.tool("outlit_list_customers", {"limit": 1000})["items"]
+    assert api.tool("outlit_list_customers", {"cursor": cursor})["items"] == everyone[1:]
+    assert api.tool("outlit_list_customers", {"cursor": cursor, "search": "no-such-name"})["items"] == []
+    users = api.tool("outlit_list_users", {"limit": 1000})["items"]
+    assert api.tool("outlit_list_users", {"cursor": cursor, "limit": 1000})["items"] == users[1:]
+
+
 # ------------------------------------------------------------------------------------------ filters
 def test_customer_filters_really_filter(api: Any) -> None:
     everyone = api.all_pages("outlit_list_customers", {"limit": 1000}, "items")
