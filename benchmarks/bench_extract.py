@@ -225,6 +225,26 @@ def bulk_timeline(sb: Any, workers: int = 8) -> dict[str, Any]:
     }
 
 
+def dlt_floor_in_process(workdir: str) -> dict[str, Any]:
+    """What dlt itself takes to merge one row into DuckDB, warm, in this process (median of 3 reruns): the
+    part of any rerun no source can remove."""
+
+    @dlt.resource(primary_key="id", write_disposition="merge")
+    def one() -> Any:
+        yield [{"id": 1, "at": time.time()}]
+
+    pipeline = dlt.pipeline(
+        "dlt_floor", destination=dlt.destinations.duckdb(f"{workdir}/dlt_floor.duckdb"), pipelines_dir=workdir
+    )
+    pipeline.run(one())
+    samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        pipeline.run(one())
+        samples.append(round(time.perf_counter() - started, 3))
+    return {"seconds": sorted(samples)[1], "samples": samples}
+
+
 def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
     out: dict[str, Any] = {"workspace": f"{customers} customers x {events} events + {facts} facts each"}
     with (
@@ -284,6 +304,8 @@ def comparison(customers: int, events: int, facts: int) -> dict[str, Any]:
                 timed_run(sb, workdir, f"check_{name}", ours())["pipeline"]
             )
             out[name] = rerun
+        out["dlt_floor"] = dlt_floor_in_process(workdir)
+        out["dlt_floor"]["share_of_full_time"] = round(out["dlt_floor"]["seconds"] / full["seconds"], 3)
         for r in [*runs.values(), *defaults]:
             r.pop("pipeline", None)
         out.update(runs)
@@ -372,6 +394,11 @@ def _print(report: dict[str, Any]) -> None:
             f"run's time, {inc['share_of_full_requests']:.1%} of its requests; "
             f"rows equal a full run's: {inc['rows_equal_full_run']}"
         )
+    floor = c["dlt_floor"]
+    print(
+        f"dlt's own floor (one row merged into DuckDB, same process): {floor['seconds']} s = "
+        f"{floor['share_of_full_time']:.1%} of the full run; no rerun can take less"
+    )
     for k, v in c["ratios"].items():
         print(f"{k}: {v}x")
     print("scale (each run a fresh process):")

@@ -21,15 +21,18 @@ import functools
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.schema.typing import TTableSchemaColumns
 
+from . import arrays
 from .timestamps import format_timestamp, parse_timestamp
 
 Rows = list[dict[str, Any]]
@@ -128,15 +131,39 @@ def latest_timestamp(table: pa.Table, column: str) -> str | None:
     """The largest value of a timestamp column, formatted as the tools take it (None when all NULL)."""
     if column not in table.column_names or table.num_rows == 0:
         return None
-    value = pc.max(table.column(column)).as_py()
-    return format_timestamp(value) if isinstance(value, datetime) else None
+    values = table.column(column)
+    if not pa.types.is_timestamp(values.type):
+        return None
+    latest = pc.max(values.cast(TIMESTAMP))
+    return format_timestamp(_from_micros(latest.value)) if latest.is_valid else None
 
 
 def column_values(table: pa.Table | Rows, column: str) -> list[Any]:
     """One column of a page as Python values, from an Arrow table or from rows."""
     if isinstance(table, pa.Table):
-        return table.column(column).to_pylist() if column in table.column_names else [None] * table.num_rows
+        if column not in table.column_names:
+            return [None] * table.num_rows
+        values = table.column(column)
+        if pa.types.is_timestamp(values.type):
+            return [
+                None if m is None else _from_micros(m)
+                for m in values.cast(TIMESTAMP).cast(pa.int64()).to_pylist()
+            ]
+        return values.to_pylist()
     return [row.get(column) for row in table]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _from_micros(micros: int) -> datetime:
+    """A UTC datetime from microseconds since the epoch.
+
+    pyarrow's own conversion of a zoned timestamp (``as_py``, ``to_pylist``) probes for pandas and imports
+    it; inside dlt's extract threads that first import can race another thread's and fail the run with
+    "partially initialized module 'pandas'". This conversion takes the integer instead.
+    """
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def _json_text(value: Any) -> str | None:
@@ -145,17 +172,47 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _json_bytes(value: Any) -> bytes | None:
+    """A JSON column's value as UTF-8 JSON: by orjson (several times faster than json, and always valid
+    UTF-8), or as :func:`_safe_json_text` writes it for what orjson refuses (ints beyond 64 bits, lone
+    surrogates). orjson writes a few floats differently (``1e-05`` as ``0.00001``): the same JSON number."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value, default=str)
+    except orjson.JSONEncodeError:
+        return _safe_json_text(value).encode()  # type: ignore[union-attr]
+
+
+def _safe_json_text(value: Any) -> str | None:
+    """JSON text that is valid UTF-8: a lone surrogate inside is written as its ``\\u`` escape instead,
+    which is the same JSON value."""
+    text = _json_text(value)
+    if text is None:
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return text
+
+
 def _typed(values: list[Any], data_type: str) -> tuple[pa.Array, pa.Array | None]:
     """The values as the declared type, plus a variant column for any value that does not fit."""
     target = _ARROW_TYPES[data_type]
     try:
         if data_type == "json":
-            return pa.array([_json_text(v) for v in values], pa.string()), None
+            return arrays.utf8([_json_bytes(v) for v in values]), None
         if data_type == "timestamp":
-            return pa.array(values, pa.string()).cast(TIMESTAMP), None
-        return pa.array(values, target), None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            return arrays.strings(values).cast(TIMESTAMP), None
+        return arrays.build(values, target), None
+    except (arrays.NotPlain, pa.ArrowInvalid):
         pass
+    if data_type in ("bigint", "double"):  # ``pa.array`` takes a few more (3.0 as a bigint, True as a double)
+        try:
+            return _pa_array(values, target), None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            pass
     convert = _CONVERTERS[data_type]
     typed: list[Any] = []
     variant: list[str | None] = []
@@ -165,22 +222,24 @@ def _typed(values: list[Any], data_type: str) -> tuple[pa.Array, pa.Array | None
             variant.append(None)
         except (TypeError, ValueError, OverflowError):
             typed.append(None)
-            variant.append(value if isinstance(value, str) else _json_text(value))
+            variant.append(_variant_text(value))
     _log.warning(
         f"Outlit: {sum(v is not None for v in variant)} value(s) do not fit the declared type {data_type}; "
         "loaded as NULL with the raw value in a __v_text column"
     )
-    return pa.array(typed, target), pa.array(variant, pa.string())
+    return _pa_array(typed, target), arrays.strings(variant)
 
 
 def _inferred(values: list[Any]) -> pa.Array:
     if any(isinstance(v, dict | list) for v in values):
-        return pa.array([_json_text(v) for v in values], pa.string())
+        return arrays.utf8([_json_bytes(v) for v in values])
     try:
-        array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        texts = [v if v is None or isinstance(v, str) else _json_text(v) for v in values]
-        return pa.array(texts, pa.string())
+        array = arrays.infer(values)
+    except arrays.NotPlain:
+        try:
+            array = _pa_array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
+            return arrays.strings([None if v is None else _variant_text(v) for v in values])
     if pa.types.is_string(array.type) and array.null_count < len(array):
         # dlt's row path types ISO-8601 timestamp strings as timestamps (its iso_timestamp detection)
         present = [v for v in values if v is not None]
@@ -192,6 +251,35 @@ def _inferred(values: list[Any]) -> pa.Array:
     # a field that is NULL on every row of this page has no type yet; dlt skips such columns until a
     # page gives them one, as the row path does
     return array
+
+
+def _pa_array(values: list[Any], target: pa.DataType | None = None) -> pa.Array:
+    """``pa.array`` for what the builders do not take (bad data, mostly), one thread at a time.
+
+    Its first call in a process imports pandas when installed; two of dlt's extract threads doing that at
+    once can deadlock in the import system, which Python breaks by handing one of them a partially
+    initialized module ("partially initialized module 'pandas'"), failing the run.
+    """
+    with _PA_ARRAY_LOCK:
+        return pa.array(values, target)
+
+
+_PA_ARRAY_LOCK = threading.Lock()
+
+
+def _variant_text(value: Any) -> str:
+    """A value that does not fit its column, as text that keeps it whole.
+
+    Text that is not valid UTF-8 (a lone surrogate, as a JSON ``"\\ud800"`` escape decodes to) is kept as its
+    JSON string literal, escapes and all, since no Arrow or warehouse string can hold it as is.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode()
+            return value
+        except UnicodeEncodeError:
+            return json.dumps(value)
+    return _safe_json_text(value) or "null"  # value is not None here, so its text is never None
 
 
 def _to_int(value: Any) -> int:
@@ -210,6 +298,7 @@ def _to_float(value: Any) -> float:
 
 def _to_text(value: Any) -> str:
     if isinstance(value, str):
+        value.encode()  # a lone surrogate raises: the value goes to the variant column as JSON
         return value
     raise TypeError("not text")
 
@@ -226,7 +315,7 @@ def _to_timestamp(value: Any) -> datetime:
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "text": _to_text,
-    "json": _json_text,
+    "json": _safe_json_text,
     "double": _to_float,
     "bigint": _to_int,
     "bool": _to_bool,
