@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common import logger
 from dlt.common.schema.typing import TTableSchemaColumns, TWriteDispositionConfig
 from dlt.sources import DltResource
 
 from outlit_core.client import OutlitClient
 
-from .arrow import to_table
+from .arrow import column_name, to_table
 from .credentials import resolve_outlit_settings
 from .helpers import SharedClient
 from .settings import DEFAULT_BASE_URL, QUERY_ROW_CAP
@@ -94,7 +95,7 @@ def outlit_query_resource(
         pager = Pager(text, keys, cursor.cursor_path if cursor is not None else None, page_size)
         with shared.lease() as outlit:
             for page in pager.pages(outlit, lower, upper):
-                yield to_table(page, {})
+                yield keys_not_null(to_table(page, {}), keys)
 
     # dlt types its `= None` defaults without None (implicit Optional), hence the two ignores
     return dlt.resource(
@@ -104,6 +105,24 @@ def outlit_query_resource(
         write_disposition=write_disposition,
         columns=columns,  # type: ignore[arg-type]
     )()
+
+
+def keys_not_null(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The page with its primary key columns marked not null, as dlt declares a primary key.
+
+    Otherwise dlt warns on every run that the Arrow field's nullability differs from its own hint. A key
+    column holding a NULL on this page stays nullable, so the table never claims what it does not hold.
+    """
+    names = {column_name(k) for k in keys}
+    if not names:
+        return table
+    fields = [
+        field.with_nullable(False)
+        if field.name in names and field.nullable and table.column(field.name).null_count == 0
+        else field
+        for field in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def _bucket_incremental(cursor: dlt.sources.incremental[Any] | None, keys: list[str]) -> Any:

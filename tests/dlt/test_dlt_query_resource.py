@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import pytest
 from dlt_helpers import duckdb_pipeline, rows
 
 from dlt_sources.outlit import outlit_query_resource
-from dlt_sources.outlit.query import sql_literal, substitute
+from dlt_sources.outlit.query import keys_not_null, sql_literal, substitute
 from outlit_core.client import OutlitClient
 
 ACTIVITY = "SELECT event_id, customer_id, occurred_at, event_name FROM activity"
@@ -210,3 +212,47 @@ def test_bucket_mode_needs_the_bucket_in_the_key() -> None:
         )
     with pytest.raises(ValueError, match="needs incremental"):
         outlit_query_resource(DAILY, "d", primary_key="day", buckets=True, api_key="k")
+
+
+class _Notices(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_keyed_query_resource_loads_without_a_hint_warning_on_every_run(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    # dlt declares a primary key NOT NULL; an Arrow page whose key field is nullable made dlt warn that
+    # "several column hints were different" on every scheduled run
+    from dlt.common import logger as dlt_logger
+
+    target = getattr(dlt_logger, "LOGGER", None) or logging.getLogger("dlt")
+    notices = _Notices()
+    target.addHandler(notices)
+    try:
+        pipeline = duckdb_pipeline(tmp_path)
+        for _ in range(2):
+            pipeline.run(
+                outlit_query_resource(
+                    ACTIVITY,
+                    "keyed",
+                    primary_key="event_id",
+                    api_key=sandbox.api_key,
+                    base_url=sandbox.base_url,
+                )
+            )
+    finally:
+        target.removeHandler(notices)
+    assert not [m for m in notices.messages if "hints were different" in m], notices.messages
+    assert rows(pipeline, "keyed", "COUNT(*), COUNT(DISTINCT event_id)")[0] == (_total(sandbox),) * 2
+
+
+def test_a_key_column_holding_null_stays_nullable() -> None:
+    page = pa.table({"event_id": ["a", None], "n": [1, 2], "day": ["x", "y"]})
+    marked = keys_not_null(page, ["event_id", "day"])
+    assert marked.schema.field("event_id").nullable and not marked.schema.field("day").nullable
+    assert marked.schema.field("n").nullable and marked.to_pydict() == page.to_pydict()
